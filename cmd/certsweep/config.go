@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
+	"github.com/kelseyhightower/envconfig"
+	"github.com/robfig/cron/v3"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/certsweep/certsweep/job"
+	"github.com/certsweep/certsweep/renew"
+)
+
+// config is every CERTSWEEP_* variable, read by envconfig.
+type config struct {
+	Namespace                string        `envconfig:"NAMESPACE" desc:"sweep only this namespace (default: all namespaces)"`
+	Selector                 string        `envconfig:"SELECTOR" desc:"label selector for Certificates, e.g. team=web"`
+	ClusterResourceNamespace string        `envconfig:"CLUSTER_RESOURCE_NAMESPACE" default:"cert-manager" desc:"namespace of ClusterIssuers' CA Secrets"`
+	Approve                  bool          `envconfig:"APPROVE" default:"true" desc:"approve the CertificateRequests certsweep creates; false leaves it to an external approver"`
+	Concurrency              int           `envconfig:"CONCURRENCY" desc:"Certificates worked on at once (default: 2 x GOMAXPROCS)"`
+	PageSize                 int64         `envconfig:"PAGE_SIZE" default:"500" desc:"LIST page size"`
+	Schedule                 string        `envconfig:"SCHEDULE" desc:"the CronJob's cron schedule; certificates due before the next run are renewed now"`
+	RenewJitter              time.Duration `envconfig:"RENEW_JITTER" default:"0s" desc:"spread renewals earlier by a stable per-certificate offset up to this duration"`
+	BackoffTemporaryMin      time.Duration `envconfig:"BACKOFF_TEMPORARY_MIN" default:"5s" desc:"first retry delay after a temporary failure"`
+	BackoffTemporaryMax      time.Duration `envconfig:"BACKOFF_TEMPORARY_MAX" default:"5m" desc:"longest retry delay after temporary failures"`
+	BackoffIssuanceMin       time.Duration `envconfig:"BACKOFF_ISSUANCE_MIN" default:"1h" desc:"first retry delay after a failed or denied request"`
+	BackoffIssuanceMax       time.Duration `envconfig:"BACKOFF_ISSUANCE_MAX" default:"32h" desc:"longest retry delay after failed or denied requests"`
+	Deadline                 time.Duration `envconfig:"DEADLINE" default:"0s" desc:"stop starting new issuances this long after the run starts (0: no deadline)"`
+	MaxIssuances             int           `envconfig:"MAX_ISSUANCES" default:"0" desc:"cap on issuances started per run (0: no cap)"`
+	Shards                   int           `envconfig:"SHARDS" default:"1" desc:"number of shards of an Indexed Job; this instance takes JOB_COMPLETION_INDEX"`
+	KubeQPS                  float32       `envconfig:"KUBE_QPS" default:"50" desc:"client-side request rate to the API server"`
+	KubeBurst                int           `envconfig:"KUBE_BURST" default:"100" desc:"client-side request burst"`
+	LogFormat                string        `envconfig:"LOG_FORMAT" desc:"text or json (default: text on a terminal, json otherwise)"`
+	LogLevel                 string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// configError marks bad configuration: exit code 2.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+func loadConfig() (*config, error) {
+	var c config
+	if err := envconfig.Process("CERTSWEEP", &c); err != nil {
+		return nil, configError{fmt.Errorf("reading CERTSWEEP_* settings: %w", err)}
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.BackoffTemporaryMin < 0 || c.BackoffTemporaryMax < c.BackoffTemporaryMin ||
+		c.BackoffIssuanceMin < 0 || c.BackoffIssuanceMax < c.BackoffIssuanceMin {
+		return nil, configError{fmt.Errorf("backoff bounds must be >= 0 with max >= min")}
+	}
+	if c.Shards < 1 {
+		return nil, configError{fmt.Errorf("CERTSWEEP_SHARDS must be at least 1, got %d", c.Shards)}
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return nil, configError{fmt.Errorf("CERTSWEEP_LOG_FORMAT must be text or json, got %q", c.LogFormat)}
+	}
+	return &c, nil
+}
+
+// sweepOptions turns the configuration into job options.
+func (c *config) sweepOptions() (job.Options, error) {
+	opts := job.Options{
+		Namespace:                c.Namespace,
+		Selector:                 c.Selector,
+		ClusterResourceNamespace: c.ClusterResourceNamespace,
+		Approve:                  c.Approve,
+		Concurrency:              c.Concurrency,
+		PageSize:                 c.PageSize,
+		MaxIssuances:             c.MaxIssuances,
+		Shards:                   c.Shards,
+		Decide: renew.Options{
+			Jitter: c.RenewJitter,
+			Backoff: renew.BackoffPolicy{
+				TemporaryMin: c.BackoffTemporaryMin, TemporaryMax: c.BackoffTemporaryMax,
+				IssuanceMin: c.BackoffIssuanceMin, IssuanceMax: c.BackoffIssuanceMax,
+			},
+		},
+	}
+	if c.Schedule != "" {
+		sched, err := cron.ParseStandard(c.Schedule)
+		if err != nil {
+			return opts, configError{fmt.Errorf("CERTSWEEP_SCHEDULE %q is not a valid cron schedule: %w", c.Schedule, err)}
+		}
+		opts.Decide.Schedule = sched
+	}
+	if c.Shards > 1 {
+		idx := os.Getenv("JOB_COMPLETION_INDEX")
+		var n int
+		if _, err := fmt.Sscanf(idx, "%d", &n); err != nil || n < 0 || n >= c.Shards {
+			return opts, configError{fmt.Errorf("CERTSWEEP_SHARDS=%d needs JOB_COMPLETION_INDEX in [0,%d), got %q", c.Shards, c.Shards, idx)}
+		}
+		opts.Shard = n
+	}
+	if host, err := os.Hostname(); err == nil {
+		opts.Identity = host
+	}
+	return opts, nil
+}
+
+// clients builds the Kubernetes and cert-manager clients by the standard
+// rules: KUBECONFIG (or ~/.kube/config), then the in-cluster service account.
+func (c *config) clients() (kubernetes.Interface, cmclient.Interface, *rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		inCluster, icErr := rest.InClusterConfig()
+		if icErr != nil {
+			return nil, nil, nil, configError{fmt.Errorf("no Kubernetes configuration: set KUBECONFIG or run in a cluster (%v; %v)", err, icErr)}
+		}
+		cfg = inCluster
+	}
+	cfg.QPS, cfg.Burst = c.KubeQPS, c.KubeBurst
+	cfg.UserAgent = "certsweep"
+	// Built-in types travel as protobuf, which is smaller and cheaper to
+	// decode; cert-manager's custom resources only speak JSON.
+	kubeCfg := rest.CopyConfig(cfg)
+	kubeCfg.ContentType = "application/vnd.kubernetes.protobuf"
+	kubeCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	kube, err := kubernetes.NewForConfig(kubeCfg)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("building Kubernetes client: %w", err)
+	}
+	cm, err := cmclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("building cert-manager client: %w", err)
+	}
+	return kube, cm, cfg, nil
+}
+
+func printEnvUsage() {
+	var c config
+	_ = envconfig.Usagef("CERTSWEEP", &c, os.Stderr, envconfig.DefaultTableFormat)
+}

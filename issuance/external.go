@@ -1,0 +1,65 @@
+package issuance
+
+// External issuers: any issuerRef.group other than cert-manager.io. Their
+// own controllers sign the CertificateRequest; a sweep only reads the answer
+// off the request (behaviour reference §4.4, §4.5).
+
+import (
+	"context"
+	"errors"
+)
+
+// External reads results that an external issuer's controller wrote to the
+// CertificateRequest. It never signs anything itself.
+type External struct{}
+
+var _ Issuer = External{}
+
+// SignsInProcess is false: the certificate appears on the request later.
+func (External) SignsInProcess() bool { return false }
+
+// Sign reports where the request stands:
+//   - Issued: status.certificate and status.ca. When the certificates in
+//     status.certificate form one chain they are put in order, duplicates
+//     dropped and a self-signed root moved out of tls.crt (into ca.crt, if
+//     status.ca is empty); otherwise they are passed on exactly as given.
+//   - Failed or Denied: that state with the condition's reason and message.
+//   - anything else: Pending, reason "Pending".
+func (External) Sign(_ context.Context, req Request) (Result, error) {
+	cr := req.CertificateRequest
+	if cr == nil {
+		return Result{}, errors.New("no CertificateRequest to read")
+	}
+	state, reason, message := RequestState(cr)
+	switch state {
+	case StateIssued:
+		tlsCrt, caCrt := tidyChain(cr.Status.Certificate, cr.Status.CA)
+		return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt}, nil
+	case StateFailed, StateDenied:
+		return Result{State: state, Reason: reason, Message: message}, nil
+	default:
+		return Result{State: StatePending, Reason: ReasonPending, Message: message}, nil
+	}
+}
+
+// tidyChain orders a chain returned by an issuer when it can, and returns it
+// untouched when it cannot, so that no intermediate is ever lost.
+func tidyChain(certPEM, caPEM []byte) (tlsCrt, caCrt []byte) {
+	certs, err := DecodeCertificates(certPEM)
+	if err != nil {
+		return certPEM, caPEM
+	}
+	ordered, err := OrderChain(certs)
+	if err != nil {
+		return certPEM, caPEM
+	}
+	tlsCrt, top := SplitChain(ordered)
+	if len(caPEM) > 0 {
+		return tlsCrt, caPEM
+	}
+	if len(ordered) > 1 && isSelfSigned(ordered[len(ordered)-1]) {
+		// The root left tls.crt; keep it in ca.crt so nothing is lost.
+		return tlsCrt, top
+	}
+	return tlsCrt, nil
+}

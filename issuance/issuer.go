@@ -1,0 +1,73 @@
+// Package issuance turns a decision to issue into a signed certificate: it
+// makes keys and CSRs, builds CertificateRequests, signs them through the
+// configured issuer, and writes the resulting Secret. It never decides
+// whether to issue; renew/ does that.
+package issuance
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+)
+
+// State is where a CertificateRequest stands after an issuer looked at it.
+type State string
+
+const (
+	// StateIssued: the request carries a signed certificate.
+	StateIssued State = "Issued"
+	// StatePending: the issuer has not answered yet; look again later.
+	StatePending State = "Pending"
+	// StateFailed: the issuer refused or failed the request for good; the
+	// Certificate backs off in the "issuance" class.
+	StateFailed State = "Failed"
+	// StateDenied: an approver denied the request.
+	StateDenied State = "Denied"
+)
+
+// Request is one signing job: the CertificateRequest as stored in the API
+// and, for issuers that need it (SelfSigned), the private key it was made with.
+type Request struct {
+	CertificateRequest *cmapi.CertificateRequest
+	PrivateKey         crypto.Signer
+}
+
+// Result is an issuer's answer.
+type Result struct {
+	State State
+	// Certificate is the PEM chain for tls.crt: the leaf first, then each
+	// intermediate, never a self-signed root.
+	Certificate []byte
+	// CA is the PEM for ca.crt: the top of the chain.
+	CA []byte
+	// Reason and Message describe a Pending, Failed or Denied state in
+	// cert-manager's words (for example "SigningError").
+	Reason  string
+	Message string
+}
+
+// Issuer signs CertificateRequests for one Issuer or ClusterIssuer.
+//
+// In-process issuers (SelfSigned, CA) answer at once. Issuers whose signing
+// happens elsewhere (external issuers, and later ACME) report StatePending
+// until their result is on the CertificateRequest, which may take many runs.
+type Issuer interface {
+	// Sign advances one request. A returned error is temporary (the issuer
+	// could not be reached or is not ready) and is retried with the short
+	// backoff; a Result with StateFailed or StateDenied is a final answer for
+	// this request.
+	Sign(ctx context.Context, req Request) (Result, error)
+	// SignsInProcess reports whether Sign produces the certificate itself.
+	SignsInProcess() bool
+}
+
+// NotReadyError says that an issuer cannot sign yet for a reason a person can
+// fix (a missing CA Secret, an issuer that does not exist). It is temporary.
+type NotReadyError struct {
+	Reason  string // cert-manager's reason, e.g. "SecretMissing", "IssuerNotFound"
+	Message string
+}
+
+func (e *NotReadyError) Error() string { return fmt.Sprintf("%s: %s", e.Reason, e.Message) }

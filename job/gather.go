@@ -1,0 +1,312 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// objectKey names a namespaced object.
+type objectKey struct{ Namespace, Name string }
+
+func (k objectKey) String() string { return k.Namespace + "/" + k.Name }
+
+// requestRef is what pruning needs to know of an old CertificateRequest.
+type requestRef struct {
+	Name     string
+	Revision int
+}
+
+// workItem is everything gathered for one Certificate before deciding.
+type workItem struct {
+	cert *cmapi.Certificate
+	// secret is the target Secret, nil when it was not found.
+	secret *corev1.Secret
+	// secretRead is true when secret (or its absence) was confirmed by a
+	// direct read rather than inferred from the labelled LIST, which cannot
+	// see a pre-existing Secret that lacks cert-manager's label.
+	secretRead bool
+	current    *cmapi.CertificateRequest
+	next       *cmapi.CertificateRequest
+	// duplicateRequests is set when more than one request claims the current
+	// or next revision; cert-manager refuses to decide in that state too.
+	duplicateRequests bool
+	nextKeys          []*corev1.Secret
+	owned             []requestRef
+	secretOwner       string
+	// peerOnly marks a Certificate of another shard: it is never worked on,
+	// but it still counts when deciding who owns a shared secretName.
+	peerOnly bool
+}
+
+// snapshot is one consistent-enough read of everything a sweep decides on.
+type snapshot struct {
+	items []*workItem
+}
+
+// nextRevision is the revision a new issuance of crt will carry.
+func nextRevision(crt *cmapi.Certificate) int {
+	if crt.Status.Revision == nil {
+		return 1
+	}
+	return *crt.Status.Revision + 1
+}
+
+// inShard reports whether this instance handles the Certificate.
+func (o *Options) inShard(namespace, name string) bool {
+	if o.Shards <= 1 {
+		return true
+	}
+	return ShardOf(namespace, name, o.Shards) == o.Shard
+}
+
+// ShardOf maps a Certificate to one of n shards by a stable hash of its
+// namespace and name, so that every instance of an Indexed Job agrees.
+func ShardOf(namespace, name string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(namespace))
+	h.Write([]byte{'/'})
+	h.Write([]byte(name))
+	return int(h.Sum32() % uint32(n))
+}
+
+// gather lists Certificates, their Secrets, next-key Secrets and
+// CertificateRequests in pages and joins them into work items. Secrets are
+// listed by cert-manager's label so the sweep never holds every Secret of
+// the cluster; CertificateRequests other than the current and next revision
+// are reduced to a name and a revision for pruning.
+func (s *Sweeper) gather(ctx context.Context) (*snapshot, error) {
+	ns := s.opts.Namespace
+	byUID := map[types.UID]*workItem{}
+	var items []*workItem
+
+	certOpts := metav1.ListOptions{Limit: s.opts.PageSize, LabelSelector: s.opts.Selector}
+	err := listPages(ctx, "certificates", certOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.cm.CertmanagerV1().Certificates(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			crt := &list.Items[i]
+			if old, ok := byUID[crt.UID]; ok { // a restarted LIST repeats items
+				old.cert = crt
+				continue
+			}
+			it := &workItem{cert: crt, peerOnly: !s.opts.inShard(crt.Namespace, crt.Name)}
+			byUID[crt.UID] = it
+			items = append(items, it)
+		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return &snapshot{}, nil
+	}
+
+	// Target Secrets by namespace/name, so each Certificate can find its own.
+	wanted := map[objectKey][]*workItem{}
+	for _, it := range items {
+		k := objectKey{it.cert.Namespace, it.cert.Spec.SecretName}
+		wanted[k] = append(wanted[k], it)
+	}
+	secretOpts := metav1.ListOptions{
+		Limit:         s.opts.PageSize,
+		LabelSelector: labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"}.String(),
+	}
+	err = listPages(ctx, "secrets", secretOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.kube.CoreV1().Secrets(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			sec := &list.Items[i]
+			if sec.Labels[cmapi.IsNextPrivateKeySecretLabelKey] == "true" {
+				if ref := metav1.GetControllerOf(sec); ref != nil {
+					if it, ok := byUID[ref.UID]; ok && !containsSecret(it.nextKeys, sec) {
+						it.nextKeys = append(it.nextKeys, sec)
+					}
+				}
+				continue
+			}
+			for _, it := range wanted[objectKey{sec.Namespace, sec.Name}] {
+				it.secret = sec
+			}
+		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	crOpts := metav1.ListOptions{Limit: s.opts.PageSize}
+	seenCR := map[types.UID]bool{}
+	err = listPages(ctx, "certificaterequests", crOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.cm.CertmanagerV1().CertificateRequests(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			cr := &list.Items[i]
+			if seenCR[cr.UID] {
+				continue
+			}
+			seenCR[cr.UID] = true
+			ref := metav1.GetControllerOf(cr)
+			if ref == nil {
+				continue
+			}
+			if it, ok := byUID[ref.UID]; ok && !it.peerOnly {
+				it.addRequest(cr)
+			}
+		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	assignSecretOwners(wanted)
+	inScope := items[:0]
+	for _, it := range items {
+		if !it.peerOnly {
+			inScope = append(inScope, it)
+		}
+	}
+	return &snapshot{items: inScope}, nil
+}
+
+func containsSecret(list []*corev1.Secret, s *corev1.Secret) bool {
+	for _, x := range list {
+		if x.UID == s.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// addRequest files an owned CertificateRequest under the current or next
+// revision, or keeps just its name and revision for pruning.
+func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
+	rev := -1
+	if v, ok := cr.Annotations[cmapi.CertificateRequestRevisionAnnotationKey]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			rev = n
+		}
+	}
+	it.owned = append(it.owned, requestRef{Name: cr.Name, Revision: rev})
+	switch {
+	case it.cert.Status.Revision != nil && rev == *it.cert.Status.Revision:
+		if it.current != nil {
+			it.duplicateRequests = true
+		}
+		it.current = cr
+	case rev == nextRevision(it.cert):
+		if it.next != nil {
+			it.duplicateRequests = true
+		}
+		it.next = cr
+	}
+}
+
+// assignSecretOwners applies cert-manager's rule for Certificates sharing a
+// secretName (§9): the Certificate named in the Secret's certificate-name
+// annotation owns it; otherwise the oldest one does (ties by name).
+func assignSecretOwners(groups map[objectKey][]*workItem) {
+	for _, group := range groups {
+		for _, it := range group {
+			it.secretOwner = ""
+		}
+		if len(group) < 2 {
+			continue
+		}
+		sort.Slice(group, func(i, j int) bool {
+			a, b := group[i].cert, group[j].cert
+			if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+				return a.CreationTimestamp.Before(&b.CreationTimestamp)
+			}
+			return a.Name < b.Name
+		})
+		owner := group[0].cert.Name
+		if sec := group[0].secret; sec != nil {
+			named := sec.Annotations[cmapi.CertificateNameKey]
+			for _, it := range group {
+				if it.cert.Name == named {
+					owner = named
+				}
+			}
+		}
+		for _, it := range group {
+			if it.cert.Name != owner {
+				it.secretOwner = owner
+			}
+		}
+	}
+}
+
+// reread fetches one Certificate and everything that belongs to it straight
+// from the API. It is used after a write conflict and for event-driven
+// reconciles of a single Certificate. found is false when the Certificate is
+// gone.
+func (s *Sweeper) reread(ctx context.Context, namespace, name string) (it *workItem, found bool, err error) {
+	crt, err := s.cm.CertmanagerV1().Certificates(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading certificate %s/%s: %w", namespace, name, err)
+	}
+	it = &workItem{cert: crt, secretRead: true}
+	sec, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, crt.Spec.SecretName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, false, fmt.Errorf("reading secret %s/%s: %w", namespace, crt.Spec.SecretName, err)
+	default:
+		it.secret = sec
+	}
+	keys, err := s.kube.CoreV1().Secrets(namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: labels.Set{cmapi.IsNextPrivateKeySecretLabelKey: "true"}.String(),
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing next private keys in %s: %w", namespace, err)
+	}
+	for i := range keys.Items {
+		if ref := metav1.GetControllerOf(&keys.Items[i]); ref != nil && ref.UID == crt.UID {
+			it.nextKeys = append(it.nextKeys, &keys.Items[i])
+		}
+	}
+	crs, err := s.cm.CertmanagerV1().CertificateRequests(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing certificate requests in %s: %w", namespace, err)
+	}
+	for i := range crs.Items {
+		if ref := metav1.GetControllerOf(&crs.Items[i]); ref != nil && ref.UID == crt.UID {
+			it.addRequest(&crs.Items[i])
+		}
+	}
+	// Ownership of a shared secretName needs the other Certificates naming it.
+	peers, err := s.cm.CertmanagerV1().Certificates(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, false, fmt.Errorf("listing certificates in %s: %w", namespace, err)
+	}
+	group := []*workItem{it}
+	for i := range peers.Items {
+		p := &peers.Items[i]
+		if p.UID != crt.UID && p.Spec.SecretName == crt.Spec.SecretName {
+			group = append(group, &workItem{cert: p, secret: it.secret})
+		}
+	}
+	assignSecretOwners(map[objectKey][]*workItem{{namespace, crt.Spec.SecretName}: group})
+	return it, true, nil
+}

@@ -1,0 +1,264 @@
+package job
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/renew"
+)
+
+// issuance carries one issuance through as far as it can go in this run:
+// key, request, approval, signature, Secret, status. Each step first looks
+// for the result of an earlier, interrupted run and adopts it, so a crash at
+// any point leaves state the next run finishes from, with exactly one
+// CertificateRequest per revision.
+type issuanceRun struct {
+	s   *Sweeper
+	it  *workItem
+	d   renew.Decision
+	rev int
+	now time.Time
+	// counted is true once this attempt is counted in the retry annotations.
+	counted bool
+	out     Outcome
+}
+
+func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, issuers *issuerCache, b *budget) (Outcome, error) {
+	r := &issuanceRun{s: s, it: it, d: d, rev: nextRevision(it.cert), now: s.opts.Now()}
+	r.out = Outcome{Namespace: it.cert.Namespace, Name: it.cert.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook}
+	crt := it.cert
+
+	cr := it.next
+	if cr != nil {
+		state, reason, message := issuance.RequestState(cr)
+		if state == issuance.StateFailed || state == issuance.StateDenied {
+			if !r.failureAlreadyRecorded(cr) {
+				// The issuer answered since we last looked: the attempt that
+				// created this request was counted when it was made.
+				r.counted = true
+				return r.fail(ctx, renew.ClassIssuance, reason, message)
+			}
+			// A failure we already recorded and backed off from: this is a
+			// new attempt for the same revision, so the old request goes.
+			if err := s.deleteRequest(ctx, cr); err != nil {
+				return r.out, err
+			}
+			cr = nil
+		} else if mismatch, err := renew.RequestMatchesSpec(cr, crt.Spec); err != nil || len(mismatch) > 0 {
+			// The spec moved on since the request was made.
+			if err := s.deleteRequest(ctx, cr); err != nil {
+				return r.out, err
+			}
+			cr = nil
+		}
+	}
+	if cr == nil && !b.take() {
+		r.out.Result = ResultDeferred
+		r.out.Message = "issuance budget of this run is spent; the next run continues"
+		return r.out, nil
+	}
+
+	issuer, err := issuers.resolve(ctx, crt)
+	if err != nil {
+		return r.failTemporary(ctx, err)
+	}
+
+	key, keySecret, err := r.ensureKey(ctx, cr)
+	if err != nil {
+		var bad *badSpecError
+		if errors.As(err, &bad) {
+			return r.fail(ctx, renew.ClassIssuance, bad.reason, bad.Error())
+		}
+		return r.out, err
+	}
+	if cr != nil && !requestUsesKey(cr, key) {
+		// Its key is gone (a failed attempt rotated it): start the revision over.
+		if err := s.deleteRequest(ctx, cr); err != nil {
+			return r.out, err
+		}
+		cr = nil
+	}
+
+	if cr == nil || (issuer.SignsInProcess() && !requestIssued(cr)) {
+		if err := r.countAttempt(ctx); err != nil {
+			return r.out, err
+		}
+	}
+	if cr == nil {
+		if cr, err = r.createRequest(ctx, key, keySecret); err != nil {
+			return r.out, err
+		}
+	}
+
+	approving := false
+	if !requestApproved(cr) && !requestDenied(cr) && s.opts.Approve {
+		cr = cr.DeepCopy()
+		issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue,
+			"cert-manager.io", "Certificate request has been approved by cert-manager.io", r.now)
+		approving = true
+	}
+	if !requestApproved(cr) && !requestDenied(cr) {
+		return r.waiting(ctx, keySecret, "WaitingForApproval", fmt.Sprintf("Waiting for CertificateRequest %q to be approved", cr.Name))
+	}
+
+	res, err := issuer.Sign(ctx, issuance.Request{CertificateRequest: cr, PrivateKey: key})
+	if err != nil {
+		if approving {
+			if _, werr := s.updateRequestStatus(ctx, cr); werr != nil {
+				return r.out, werr
+			}
+		}
+		return r.failTemporary(ctx, err)
+	}
+	switch res.State {
+	case issuance.StatePending:
+		if approving {
+			if _, err := s.updateRequestStatus(ctx, cr); err != nil {
+				return r.out, err
+			}
+		}
+		return r.waiting(ctx, keySecret, "Pending", fmt.Sprintf("Waiting for CertificateRequest %q to be signed by its issuer", cr.Name))
+	case issuance.StateFailed, issuance.StateDenied:
+		if issuer.SignsInProcess() {
+			cr = cr.DeepCopy()
+			issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed, res.Message, r.now)
+			ft := metaTime(r.now)
+			cr.Status.FailureTime = ft
+			if _, err := s.updateRequestStatus(ctx, cr); err != nil {
+				return r.out, err
+			}
+			s.event(ctx, cr, requestGVK, corev1.EventTypeWarning, res.Reason, res.Message)
+		}
+		return r.fail(ctx, renew.ClassIssuance, res.Reason, res.Message)
+	}
+
+	// Issued. Store the signature on the request first, so that a crash
+	// from here on finds it and never signs the revision twice.
+	if issuer.SignsInProcess() && !requestIssued(cr) {
+		cr = cr.DeepCopy()
+		cr.Status.Certificate = res.Certificate
+		cr.Status.CA = res.CA
+		issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued, "Certificate fetched from issuer successfully", r.now)
+		if cr, err = s.updateRequestStatus(ctx, cr); err != nil {
+			return r.out, err
+		}
+		s.event(ctx, cr, requestGVK, corev1.EventTypeNormal, "CertificateIssued", "Certificate fetched from issuer successfully")
+	}
+	return r.complete(ctx, cr, key, keySecret, res)
+}
+
+// complete checks the issued certificate and stores it: Secret first, then
+// the retry state, then the status, then the tidy-up.
+func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest, key crypto.Signer, keySecret *corev1.Secret, res issuance.Result) (Outcome, error) {
+	s, it := r.s, r.it
+	leaf, reason, message := issuance.VerifyIssued(res.Certificate, cr.Spec.Request, r.now)
+	if leaf == nil {
+		r.counted = true
+		return r.fail(ctx, renew.ClassIssuance, reason, message)
+	}
+	if !issuance.KeyMatchesCertificate(key, res.Certificate) {
+		r.counted = true
+		return r.fail(ctx, renew.ClassIssuance, "InvalidCertificate", "Issuer returned a certificate with a public key that does not match the private key")
+	}
+	secret, err := r.writeSecret(ctx, key, leaf, res.Certificate, res.CA, cr.Spec.IssuerRef)
+	if err != nil {
+		return r.out, err
+	}
+	it.secret = secret
+
+	crt, err := s.writeRetryAnnotations(ctx, it.cert, renew.RetryState{})
+	if err != nil {
+		return r.out, err
+	}
+	it.cert = crt
+	desired := crt.DeepCopy()
+	rev := r.rev
+	desired.Status.Revision = &rev
+	desired.Status.NextPrivateKeySecretName = nil
+	removeCondition(desired, cmapi.CertificateConditionIssuing)
+	// Readiness is decided on what was just stored.
+	after := renew.Decide(renew.Input{Certificate: desired, Secret: secret, CurrentRequest: cr, Now: r.now, SignsInProcess: true}, s.opts.Decide)
+	after.Retry = renew.RetryState{}
+	applyDecisionToStatus(desired, after, r.now)
+	if it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
+		return r.out, err
+	}
+	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, "Issued", "The certificate has been successfully issued")
+	if err := s.deleteNextKey(ctx, keySecret); err != nil {
+		return r.out, err
+	}
+	it.current, it.next = cr, nil
+	if err := s.pruneRequests(ctx, it); err != nil {
+		return r.out, err
+	}
+	s.opts.Logger.Info("certificate issued", "certificate", crt.Namespace+"/"+crt.Name, "revision", rev,
+		"reason", r.d.Reason, "notAfter", leaf.NotAfter.UTC().Format(time.RFC3339))
+	r.out.Result = ResultIssued
+	r.out.NextLook = after.NextLook
+	return r.out, nil
+}
+
+// writeSecret stores key and chain in the target Secret, re-encoding the key
+// as the spec asks. It refuses to write a pair that does not match.
+func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *x509.Certificate, chain, ca []byte, ref cmmeta.IssuerReference) (*corev1.Secret, error) {
+	crt := r.it.cert
+	var encoding cmapi.PrivateKeyEncoding
+	if crt.Spec.PrivateKey != nil {
+		encoding = crt.Spec.PrivateKey.Encoding
+	}
+	keyPEM, err := issuance.EncodePrivateKey(key, encoding)
+	if err != nil {
+		return nil, fmt.Errorf("encoding private key for %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
+	return r.s.applySecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, issuance.SecretData(keyPEM, chain, ca), labels, annotations)
+}
+
+// rewriteSecret repairs the target Secret's metadata from its own key and
+// certificate, with no new key, no request and no new revision.
+func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decision) (Outcome, error) {
+	crt, sec := it.cert, it.secret
+	out := Outcome{Namespace: crt.Namespace, Name: crt.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook, Result: ResultRewritten}
+	leaf, err := firstCertificate(sec.Data[corev1.TLSCertKey])
+	if err != nil {
+		return out, fmt.Errorf("re-reading certificate of secret %s/%s: %w", sec.Namespace, sec.Name, err)
+	}
+	ref := cmmeta.IssuerReference{
+		Name:  sec.Annotations[cmapi.IssuerNameAnnotationKey],
+		Kind:  sec.Annotations[cmapi.IssuerKindAnnotationKey],
+		Group: sec.Annotations[cmapi.IssuerGroupAnnotationKey],
+	}
+	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
+	data := issuance.SecretData(sec.Data[corev1.TLSPrivateKeyKey], sec.Data[corev1.TLSCertKey], sec.Data[cmmeta.TLSCAKey])
+	if it.secret, err = s.applySecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations); err != nil {
+		return out, err
+	}
+	s.opts.Logger.Info("secret metadata rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
+	return s.settleAfterRewrite(ctx, it, out, d)
+}
+
+func (s *Sweeper) settleAfterRewrite(ctx context.Context, it *workItem, out Outcome, d renew.Decision) (Outcome, error) {
+	d.Action = renew.ActionNone
+	if _, err := s.settle(ctx, it, d); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func firstCertificate(chain []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(chain)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate found")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}

@@ -1,0 +1,178 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/issuance"
+)
+
+// issuerCache resolves each issuerRef once per run: one GET per Issuer, not
+// one per Certificate, and one readiness check per CA Secret.
+type issuerCache struct {
+	s       *Sweeper
+	mu      sync.Mutex
+	entries map[string]*issuerEntry
+}
+
+type issuerEntry struct {
+	once   sync.Once
+	issuer issuance.Issuer
+	err    error
+	// obj and ready are set for cert-manager.io issuers whose Ready
+	// condition this run should write.
+	obj   cmapi.GenericIssuer
+	ready *cmapi.IssuerCondition
+}
+
+func newIssuerCache(s *Sweeper) *issuerCache {
+	return &issuerCache{s: s, entries: map[string]*issuerEntry{}}
+}
+
+func isCertManagerGroup(group string) bool { return group == "" || group == "cert-manager.io" }
+
+// resolve returns the Issuer to sign with for crt. The error is a
+// *issuance.NotReadyError when the issuer is missing or cannot sign yet.
+func (c *issuerCache) resolve(ctx context.Context, crt *cmapi.Certificate) (issuance.Issuer, error) {
+	ref := crt.Spec.IssuerRef
+	if !isCertManagerGroup(ref.Group) {
+		return issuance.External{}, nil
+	}
+	kind := ref.Kind
+	if kind == "" {
+		kind = cmapi.IssuerKind
+	}
+	key := kind + "/" + ref.Name
+	if kind == cmapi.IssuerKind {
+		key = kind + "/" + crt.Namespace + "/" + ref.Name
+	}
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	if !ok {
+		e = &issuerEntry{}
+		c.entries[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { c.load(ctx, e, kind, crt.Namespace, ref.Name) })
+	return e.issuer, e.err
+}
+
+func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace, name string) {
+	var obj cmapi.GenericIssuer
+	var err error
+	secretNamespace := namespace
+	switch kind {
+	case cmapi.IssuerKind:
+		obj, err = c.s.cm.CertmanagerV1().Issuers(namespace).Get(ctx, name, metav1.GetOptions{})
+	case cmapi.ClusterIssuerKind:
+		obj, err = c.s.cm.CertmanagerV1().ClusterIssuers().Get(ctx, name, metav1.GetOptions{})
+		secretNamespace = c.s.opts.ClusterResourceNamespace
+	default:
+		e.err = &issuance.NotReadyError{Reason: "IssuerKindUnknown", Message: fmt.Sprintf("issuerRef.kind %q must be one of Issuer or ClusterIssuer", kind)}
+		return
+	}
+	if apierrors.IsNotFound(err) {
+		e.err = &issuance.NotReadyError{Reason: "IssuerNotFound", Message: fmt.Sprintf("Referenced %q not found: %s %q does not exist", kind, kind, name)}
+		return
+	}
+	if err != nil {
+		e.err = fmt.Errorf("reading %s %q: %w", kind, name, err)
+		return
+	}
+	e.obj = obj
+	spec := obj.GetSpec()
+	getSecret := issuance.SecretGetter(func(ctx context.Context, ns, n string) (*corev1.Secret, error) {
+		return c.s.kube.CoreV1().Secrets(ns).Get(ctx, n, metav1.GetOptions{})
+	})
+	switch {
+	case spec.SelfSigned != nil:
+		signer := issuance.NewSelfSigned(spec.SelfSigned)
+		signer.Clock = c.s.opts.Now
+		e.issuer = signer
+		e.ready = &cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionTrue, Reason: "IsReady"}
+	case spec.CA != nil:
+		signer := issuance.NewCA(getSecret, secretNamespace, *spec.CA)
+		signer.Clock = c.s.opts.Now
+		ready, reason, message, err := signer.Ready(ctx)
+		if err != nil {
+			e.err = fmt.Errorf("checking CA of %s %q: %w", kind, name, err)
+			return
+		}
+		status := cmmeta.ConditionFalse
+		if ready {
+			status = cmmeta.ConditionTrue
+		}
+		e.ready = &cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: status, Reason: reason, Message: message}
+		e.issuer = signer
+		if !ready {
+			// Like cert-manager's signers, do not sign for an issuer that is
+			// not Ready; and unlike them, make no request that would only sit
+			// Pending until the CA Secret is fixed.
+			e.err = &issuance.NotReadyError{Reason: "IssuerNotReady", Message: fmt.Sprintf("%s %q is not ready: %s", kind, name, message)}
+		}
+	default:
+		e.err = &issuance.NotReadyError{Reason: "IssuerTypeUnsupported", Message: fmt.Sprintf("%s %q is of a type certsweep cannot sign for yet; only SelfSigned, CA and external issuers are supported", kind, name)}
+	}
+}
+
+// flushStatus writes each used issuer's Ready condition when it changed, as
+// cert-manager's issuer controllers would. Failures are logged, not fatal.
+func (c *issuerCache) flushStatus(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := metav1.NewTime(c.s.opts.Now().UTC().Truncate(1e9))
+	for _, e := range c.entries {
+		if e.obj == nil || e.ready == nil {
+			continue
+		}
+		status := e.obj.GetStatus()
+		cond := *e.ready
+		cond.ObservedGeneration = e.obj.GetGeneration()
+		var existing *cmapi.IssuerCondition
+		for i := range status.Conditions {
+			if status.Conditions[i].Type == cond.Type {
+				existing = &status.Conditions[i]
+			}
+		}
+		if existing != nil && existing.Status == cond.Status && existing.Reason == cond.Reason &&
+			existing.Message == cond.Message && existing.ObservedGeneration == cond.ObservedGeneration {
+			continue
+		}
+		if existing != nil && existing.Status == cond.Status && existing.LastTransitionTime != nil {
+			cond.LastTransitionTime = existing.LastTransitionTime
+		} else {
+			cond.LastTransitionTime = &now
+		}
+		var err error
+		switch obj := e.obj.(type) {
+		case *cmapi.Issuer:
+			upd := obj.DeepCopy()
+			upd.Status.Conditions = replaceIssuerCondition(upd.Status.Conditions, cond)
+			_, err = c.s.cm.CertmanagerV1().Issuers(upd.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
+		case *cmapi.ClusterIssuer:
+			upd := obj.DeepCopy()
+			upd.Status.Conditions = replaceIssuerCondition(upd.Status.Conditions, cond)
+			_, err = c.s.cm.CertmanagerV1().ClusterIssuers().UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
+		}
+		if err != nil && !apierrors.IsConflict(err) {
+			c.s.opts.Logger.Warn("could not update issuer status", "issuer", e.obj.GetName(), "error", err)
+		}
+	}
+}
+
+func replaceIssuerCondition(conds []cmapi.IssuerCondition, cond cmapi.IssuerCondition) []cmapi.IssuerCondition {
+	for i := range conds {
+		if conds[i].Type == cond.Type {
+			conds[i] = cond
+			return conds
+		}
+	}
+	return append(conds, cond)
+}

@@ -1,0 +1,71 @@
+// Package job runs one sweep: it lists Certificates and what belongs to them
+// page by page, asks renew/ what to do about each, carries that out through
+// issuance/, and reports. It holds no state between runs; every run starts
+// from what the API server says.
+package job
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/certsweep/certsweep/renew"
+)
+
+// Options are the settings of one sweep.
+type Options struct {
+	// Namespace narrows the sweep to one namespace; empty means all.
+	Namespace string
+	// Selector filters Certificates by label (a Kubernetes label selector).
+	Selector string
+	// ClusterResourceNamespace is where a ClusterIssuer's CA Secret lives.
+	ClusterResourceNamespace string
+	// Approve makes the sweep approve the CertificateRequests it creates, as
+	// cert-manager's built-in approver does. Turn it off to leave approval to
+	// an external approver such as approver-policy.
+	Approve bool
+	// Concurrency bounds how many Certificates are worked on at once.
+	Concurrency int
+	// PageSize is the LIST page size.
+	PageSize int64
+	// MaxIssuances caps the issuances started in one run; 0 means no cap.
+	MaxIssuances int
+	// Deadline, when non-zero, is how long after its start a run may begin
+	// new issuances; work already in flight then finishes.
+	Deadline time.Duration
+	// Shards and Shard split Certificates between the instances of an Indexed
+	// Job by a hash of namespace/name; Shards <= 1 means no sharding.
+	Shards int
+	Shard  int
+	// Decide holds the options passed to renew.Decide.
+	Decide renew.Options
+	// Logger receives one line per Certificate that changed or failed.
+	Logger *slog.Logger
+	// Now returns the current time; tests move it.
+	Now func() time.Time
+	// Identity names this process in events (reportingInstance).
+	Identity string
+}
+
+func (o *Options) defaults() {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 500
+	}
+	if o.ClusterResourceNamespace == "" {
+		o.ClusterResourceNamespace = "cert-manager"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Identity == "" {
+		o.Identity = "certsweep"
+	}
+	if o.Decide.Backoff == (renew.BackoffPolicy{}) {
+		o.Decide.Backoff = renew.DefaultBackoff
+	}
+}

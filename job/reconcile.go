@@ -1,0 +1,161 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/renew"
+)
+
+// errReread asks reconcile to read the Certificate again and decide afresh.
+var errReread = errors.New("state changed underneath; reading again")
+
+// maxRereads bounds how often one Certificate is re-read after conflicts in
+// one run; a Certificate that keeps changing is left to the next run.
+const maxRereads = 3
+
+var certificateGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind)
+
+// reconcile decides and acts for one Certificate. A write conflict means
+// someone else changed the object since we read it, so we read it again and
+// decide again rather than overwrite their change.
+func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget) Outcome {
+	ns, name := it.cert.Namespace, it.cert.Name
+	for attempt := 1; ; attempt++ {
+		out, err := s.reconcileOnce(ctx, it, issuers, b)
+		if err == nil {
+			return out
+		}
+		retryable := apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errReread)
+		if retryable && attempt < maxRereads {
+			fresh, found, rerr := s.reread(ctx, ns, name)
+			if rerr == nil && !found {
+				return Outcome{Namespace: ns, Name: name, Action: renew.ActionNone, Result: ResultUnchanged}
+			}
+			if rerr == nil {
+				it = fresh
+				continue
+			}
+			err = rerr
+		}
+		out.Namespace, out.Name, out.Result = ns, name, ResultFailed
+		if out.Reason == "" {
+			out.Reason = "SweepError"
+		}
+		out.Message = err.Error()
+		s.opts.Logger.Error("certificate not reconciled", "certificate", ns+"/"+name, "error", err)
+		return out
+	}
+}
+
+// reconcileOnce makes one decision and carries it out.
+func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget) (Outcome, error) {
+	crt := it.cert
+	out := Outcome{Namespace: crt.Namespace, Name: crt.Name}
+	if it.duplicateRequests {
+		out.Reason = "DuplicateRequests"
+		return out, fmt.Errorf("more than one CertificateRequest claims the same revision of %s/%s; delete the extra one", crt.Namespace, crt.Name)
+	}
+	d := renew.Decide(s.input(it), s.opts.Decide)
+	out.Action, out.Reason, out.Message, out.NextLook = d.Action, d.Reason, d.Message, d.NextLook
+	for _, w := range d.Warnings {
+		s.opts.Logger.Warn(w, "certificate", crt.Namespace+"/"+crt.Name)
+	}
+	switch d.Action {
+	case renew.ActionIssue:
+		if it.secret == nil && !it.secretRead {
+			// The labelled LIST cannot see a Secret the user made without
+			// cert-manager's label; look once before issuing over it.
+			if err := s.readSecret(ctx, it); err != nil {
+				return out, err
+			}
+			if it.secret != nil {
+				return out, errReread
+			}
+		}
+		return s.issue(ctx, it, d, issuers, b)
+	case renew.ActionRewriteSecret:
+		return s.rewriteSecret(ctx, it, d)
+	default:
+		return s.settle(ctx, it, d)
+	}
+}
+
+func (s *Sweeper) input(it *workItem) renew.Input {
+	return renew.Input{
+		Certificate:    it.cert,
+		Secret:         it.secret,
+		CurrentRequest: it.current,
+		NextRequest:    it.next,
+		SecretOwner:    it.secretOwner,
+		SignsInProcess: isCertManagerGroup(it.cert.Spec.IssuerRef.Group),
+		Now:            s.opts.Now(),
+	}
+}
+
+func (s *Sweeper) readSecret(ctx context.Context, it *workItem) error {
+	sec, err := s.kube.CoreV1().Secrets(it.cert.Namespace).Get(ctx, it.cert.Spec.SecretName, metav1.GetOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading secret %s/%s: %w", it.cert.Namespace, it.cert.Spec.SecretName, err)
+	}
+	it.secretRead = true
+	if err == nil {
+		it.secret = sec
+	}
+	return nil
+}
+
+// settle handles "none" and "wait": bring the status in line with the
+// decision and tidy what a finished or interrupted issuance left behind.
+// When everything already matches it writes nothing at all.
+func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (Outcome, error) {
+	crt := it.cert
+	now := s.opts.Now()
+	out := Outcome{Namespace: crt.Namespace, Name: crt.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook, Result: ResultUnchanged}
+	if d.Action == renew.ActionWait {
+		out.Result = ResultWaiting
+	}
+	retry := d.Retry
+	if d.Action == renew.ActionNone && it.secretOwner == "" {
+		// Up to date: any retry state left is from an attempt that in fact
+		// succeeded (or was overtaken), so it is cleared.
+		if !retry.IsZero() {
+			var err error
+			if crt, err = s.writeRetryAnnotations(ctx, crt, renew.RetryState{}); err != nil {
+				return out, err
+			}
+			it.cert = crt
+			retry = renew.RetryState{}
+		}
+		for _, key := range it.nextKeys {
+			if err := s.deleteNextKey(ctx, key); err != nil {
+				return out, err
+			}
+		}
+	}
+	desired := crt.DeepCopy()
+	d.Retry = retry
+	applyDecisionToStatus(desired, d, now)
+	if d.Action == renew.ActionNone && retry.IsZero() {
+		if c := getCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != "True" {
+			removeCondition(desired, cmapi.CertificateConditionIssuing)
+		}
+		desired.Status.NextPrivateKeySecretName = nil
+	}
+	stored, _, err := s.writeStatus(ctx, crt, desired)
+	if err != nil {
+		return out, err
+	}
+	it.cert = stored
+	if d.Action == renew.ActionNone && d.Ready.Status == "True" {
+		if err := s.pruneRequests(ctx, it); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+package job
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/certsweep/certsweep/renew"
+)
+
+// Outcome is what happened to one Certificate in a run.
+type Outcome struct {
+	Namespace, Name string
+	// Action is what renew/ decided.
+	Action renew.Action
+	// Result is what the sweep did about it.
+	Result Result
+	// Reason and Message explain a failure or a wait.
+	Reason, Message string
+	// NextLook is when this Certificate next needs looking at.
+	NextLook time.Time
+}
+
+// Result classifies the end state of one Certificate in one run.
+type Result string
+
+const (
+	ResultUnchanged Result = "unchanged"
+	ResultIssued    Result = "issued"
+	ResultRewritten Result = "rewritten"
+	ResultWaiting   Result = "waiting"
+	ResultFailed    Result = "failed"
+	// ResultDeferred: an issuance was due but the run's budget (count or
+	// deadline) was spent; the next run picks it up.
+	ResultDeferred Result = "deferred"
+)
+
+// Report sums up a run.
+type Report struct {
+	Scanned, Issued, Rewritten, Waiting, Failed, Deferred int
+	// NextDue is the earliest NextLook over all Certificates; zero if none.
+	NextDue  time.Time
+	Duration time.Duration
+	Outcomes []Outcome
+}
+
+func (r *Report) add(o Outcome) {
+	r.Scanned++
+	switch o.Result {
+	case ResultIssued:
+		r.Issued++
+	case ResultRewritten:
+		r.Rewritten++
+	case ResultWaiting:
+		r.Waiting++
+	case ResultFailed:
+		r.Failed++
+	case ResultDeferred:
+		r.Deferred++
+	}
+	if !o.NextLook.IsZero() && (r.NextDue.IsZero() || o.NextLook.Before(r.NextDue)) {
+		r.NextDue = o.NextLook
+	}
+	r.Outcomes = append(r.Outcomes, o)
+}
+
+// Summary is the one-line summary printed at the end of a run.
+func (r *Report) Summary() string {
+	next := "none"
+	if !r.NextDue.IsZero() {
+		next = r.NextDue.UTC().Format(time.RFC3339)
+	}
+	line := fmt.Sprintf("scanned=%d issued=%d failed=%d waiting=%d rewritten=%d", r.Scanned, r.Issued, r.Failed, r.Waiting, r.Rewritten)
+	if r.Deferred > 0 {
+		line += fmt.Sprintf(" deferred=%d", r.Deferred)
+	}
+	return line + fmt.Sprintf(" next-due=%s duration=%s", next, r.Duration.Round(time.Millisecond))
+}

@@ -1,0 +1,156 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/renew"
+)
+
+// setCondition follows cert-manager's rule: a condition of the same type is
+// replaced, and its transition time moves only when the status value changes.
+func setCondition(crt *cmapi.Certificate, cond cmapi.CertificateCondition, now time.Time) {
+	cond.ObservedGeneration = crt.Generation
+	for i, old := range crt.Status.Conditions {
+		if old.Type != cond.Type {
+			continue
+		}
+		if old.Status == cond.Status && old.LastTransitionTime != nil {
+			cond.LastTransitionTime = old.LastTransitionTime
+		} else {
+			cond.LastTransitionTime = metaTime(now)
+		}
+		crt.Status.Conditions[i] = cond
+		return
+	}
+	cond.LastTransitionTime = metaTime(now)
+	crt.Status.Conditions = append(crt.Status.Conditions, cond)
+}
+
+func removeCondition(crt *cmapi.Certificate, t cmapi.CertificateConditionType) {
+	kept := crt.Status.Conditions[:0]
+	for _, c := range crt.Status.Conditions {
+		if c.Type != t {
+			kept = append(kept, c)
+		}
+	}
+	crt.Status.Conditions = kept
+}
+
+func getCondition(crt *cmapi.Certificate, t cmapi.CertificateConditionType) *cmapi.CertificateCondition {
+	for i := range crt.Status.Conditions {
+		if crt.Status.Conditions[i].Type == t {
+			return &crt.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+func metaTime(t time.Time) *metav1.Time {
+	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
+	return &mt
+}
+
+func optionalTime(t *time.Time) *metav1.Time {
+	if t == nil {
+		return nil
+	}
+	return metaTime(*t)
+}
+
+// applyDecisionToStatus sets what readiness owns: the Ready condition, the
+// validity times and the renewal time, plus the mirrored retry state.
+func applyDecisionToStatus(crt *cmapi.Certificate, d renew.Decision, now time.Time) {
+	ready := d.Ready
+	ready.Type = cmapi.CertificateConditionReady
+	setCondition(crt, ready, now)
+	crt.Status.NotBefore = optionalTime(d.NotBefore)
+	crt.Status.NotAfter = optionalTime(d.NotAfter)
+	crt.Status.RenewalTime = optionalTime(d.RenewalTime)
+	mirrorRetry(crt, d.Retry)
+}
+
+// mirrorRetry copies the annotation-kept retry state into the status fields
+// cmctl and kubectl show.
+func mirrorRetry(crt *cmapi.Certificate, r renew.RetryState) {
+	if r.FailedAttempts == 0 && r.LastFailureTime.IsZero() {
+		crt.Status.FailedIssuanceAttempts = nil
+		crt.Status.LastFailureTime = nil
+		return
+	}
+	n := r.FailedAttempts
+	crt.Status.FailedIssuanceAttempts = &n
+	if r.LastFailureTime.IsZero() {
+		crt.Status.LastFailureTime = nil
+	} else {
+		crt.Status.LastFailureTime = metaTime(r.LastFailureTime)
+	}
+}
+
+// writeStatus updates the status subresource when desired differs from what
+// was read, carrying the resourceVersion it read. It returns the stored
+// object (or the input when nothing was written).
+func (s *Sweeper) writeStatus(ctx context.Context, read, desired *cmapi.Certificate) (*cmapi.Certificate, bool, error) {
+	if equality.Semantic.DeepEqual(read.Status, desired.Status) {
+		return read, false, nil
+	}
+	out, err := s.cm.CertmanagerV1().Certificates(desired.Namespace).UpdateStatus(ctx, desired, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return read, false, fmt.Errorf("updating status of certificate %s/%s: %w", desired.Namespace, desired.Name, err)
+	}
+	return out, true, nil
+}
+
+// writeRetryAnnotations replaces the certsweep.io retry annotations with
+// state, carrying the resourceVersion read. Nothing is written when the
+// annotations already say the same.
+func (s *Sweeper) writeRetryAnnotations(ctx context.Context, crt *cmapi.Certificate, state renew.RetryState) (*cmapi.Certificate, error) {
+	want := state.Annotations()
+	changed := false
+	for _, k := range retryAnnotationKeys {
+		v, ok := want[k]
+		old, had := crt.Annotations[k]
+		if ok != had || v != old {
+			changed = true
+		}
+	}
+	if !changed {
+		return crt, nil
+	}
+	upd := crt.DeepCopy()
+	if upd.Annotations == nil {
+		upd.Annotations = map[string]string{}
+	}
+	for _, k := range retryAnnotationKeys {
+		delete(upd.Annotations, k)
+	}
+	for k, v := range want {
+		upd.Annotations[k] = v
+	}
+	out, err := s.cm.CertmanagerV1().Certificates(upd.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return crt, fmt.Errorf("recording retry state on certificate %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	return out, nil
+}
+
+var retryAnnotationKeys = []string{
+	renew.AnnotationFailedAttempts,
+	renew.AnnotationLastFailureTime,
+	renew.AnnotationFailureClass,
+	renew.AnnotationNextAttempt,
+}
+
+// fieldManager names certsweep in managedFields of the objects it updates.
+const fieldManager = "certsweep"
+
+// issuingCondition builds an Issuing condition.
+func issuingCondition(status cmmeta.ConditionStatus, reason, message string) cmapi.CertificateCondition {
+	return cmapi.CertificateCondition{Type: cmapi.CertificateConditionIssuing, Status: status, Reason: reason, Message: message}
+}

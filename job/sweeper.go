@@ -1,0 +1,140 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Sweeper runs sweeps. It is cheap to build and holds nothing between runs
+// except its clients and options.
+type Sweeper struct {
+	kube kubernetes.Interface
+	cm   cmclient.Interface
+	opts Options
+}
+
+// New returns a Sweeper using the given clients.
+func New(kube kubernetes.Interface, cm cmclient.Interface, opts Options) *Sweeper {
+	opts.defaults()
+	return &Sweeper{kube: kube, cm: cm, opts: opts}
+}
+
+// ErrRunImpossible wraps failures that stop the run itself (the API cannot
+// be reached, or listing is forbidden), as opposed to one Certificate failing.
+var ErrRunImpossible = errors.New("the sweep could not run")
+
+// Run performs one sweep over every Certificate in scope.
+func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
+	started := s.opts.Now()
+	snap, err := s.gather(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
+	}
+	report := s.work(ctx, snap.items, started)
+	report.Duration = s.opts.Now().Sub(started)
+	return report, nil
+}
+
+// Reconcile works on the named Certificates only, reading each straight from
+// the API. Event-driven triggers use it; a name that no longer exists is
+// skipped, because a deleted Certificate leaves nothing to do.
+func (s *Sweeper) Reconcile(ctx context.Context, names []ObjectRef) (*Report, error) {
+	started := s.opts.Now()
+	var items []*workItem
+	for _, n := range names {
+		it, found, err := s.reread(ctx, n.Namespace, n.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
+		}
+		if found {
+			items = append(items, it)
+		}
+	}
+	report := s.work(ctx, items, started)
+	report.Duration = s.opts.Now().Sub(started)
+	return report, nil
+}
+
+// ObjectRef names a Certificate to reconcile.
+type ObjectRef struct{ Namespace, Name string }
+
+// work decides and acts on each item with bounded concurrency.
+func (s *Sweeper) work(ctx context.Context, items []*workItem, started time.Time) *Report {
+	report := &Report{}
+	var deadline time.Time
+	if s.opts.Deadline > 0 {
+		deadline = started.Add(s.opts.Deadline)
+	}
+	budget := newBudget(s.opts.MaxIssuances, deadline, s.opts.Now)
+	// CA certificates go first, and the rest then resolve their issuers
+	// afresh, so a SelfSigned -> CA -> leaf chain completes in one run
+	// instead of the leaves failing on a CA Secret that is about to exist.
+	var cas, leaves []*workItem
+	for _, it := range items {
+		if it.cert.Spec.IsCA {
+			cas = append(cas, it)
+		} else {
+			leaves = append(leaves, it)
+		}
+	}
+	var mu sync.Mutex
+	for _, phase := range [][]*workItem{cas, leaves} {
+		if len(phase) == 0 {
+			continue
+		}
+		issuers := newIssuerCache(s)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(s.opts.Concurrency)
+		for _, it := range phase {
+			g.Go(func() error {
+				out := s.reconcile(gctx, it, issuers, budget)
+				mu.Lock()
+				report.add(out)
+				mu.Unlock()
+				return nil
+			})
+		}
+		_ = g.Wait() // workers never return errors; failures are in the report
+		issuers.flushStatus(ctx)
+	}
+	return report
+}
+
+// budget limits how many issuances a run starts, by count and by deadline.
+type budget struct {
+	mu       sync.Mutex
+	left     int // negative: unlimited
+	deadline time.Time
+	now      func() time.Time
+}
+
+func newBudget(max int, deadline time.Time, now func() time.Time) *budget {
+	left := -1
+	if max > 0 {
+		left = max
+	}
+	return &budget{left: left, deadline: deadline, now: now}
+}
+
+// take reserves one issuance; it fails once the count or the time is spent.
+func (b *budget) take() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.deadline.IsZero() && !b.now().Before(b.deadline) {
+		return false
+	}
+	if b.left == 0 {
+		return false
+	}
+	if b.left > 0 {
+		b.left--
+	}
+	return true
+}

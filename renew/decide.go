@@ -1,0 +1,216 @@
+package renew
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+)
+
+// duplicateRecheck is how soon a Certificate that lost its secretName to
+// another one is looked at again; cert-manager requeues it after 3 minutes.
+const duplicateRecheck = 3 * time.Minute
+
+// Decide says what a sweep should do about one Certificate at in.Now. In
+// order (behaviour spec §1.2, adapted to one pure function):
+//
+//  1. a Certificate being deleted is left alone;
+//  2. a Certificate whose Secret belongs to another Certificate (§9) is never
+//     issued for, not even on a manual trigger;
+//  3. an issuance under way (Issuing=True) is continued;
+//  4. after a failure, the retry window is waited out, unless the spec has
+//     changed since the failed request;
+//  5. the trigger chain (§1.3) decides whether to issue;
+//  6. otherwise the Secret's metadata is checked for drift (§1.11).
+//
+// Whatever the action, Ready comes from the readiness chain and the status
+// times from the leaf in the Secret, as cert-manager's readiness controller
+// computes them independently of issuing.
+func Decide(in Input, opts Options) Decision {
+	crt := in.Certificate
+	if crt == nil || crt.DeletionTimestamp != nil {
+		// Nothing to write, not even status: the object is going away.
+		return Decision{Action: ActionNone}
+	}
+	policy := opts.Backoff.withDefaults()
+	e := newEvaluation(in, opts)
+
+	d := Decision{}
+	d.NotBefore, d.NotAfter, d.RenewalTime = e.statusTimes()
+
+	if in.SecretOwner != "" {
+		d.Action = ActionNone
+		d.Reason = ReasonDuplicateSecretName
+		d.Message = fmt.Sprintf("Secret %q is owned by Certificate %q, which names the same secretName; not issuing so the two do not overwrite each other", crt.Spec.SecretName, in.SecretOwner)
+		d.Ready = readyCondition(cmmeta.ConditionFalse, d.Reason, d.Message)
+		// The Secret's certificate is the owner's, not ours.
+		d.NotBefore, d.NotAfter, d.RenewalTime = nil, nil, nil
+		d.NextLook = in.Now.Add(duplicateRecheck)
+		return d
+	}
+
+	d.Ready, d.Warnings = e.ready()
+	d.Retry, d.Warnings = decodeRetry(crt, policy, d.Warnings)
+
+	if issuing := certificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
+		decideInFlight(in, issuing, &d)
+		return d
+	}
+
+	if d.Retry.LastFailureTime.After(in.Now) {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("last failure time %s is in the future; counting it as now", d.Retry.LastFailureTime.Format(time.RFC3339)))
+	}
+	if next, ok := backingOff(in, d.Retry, policy); ok {
+		d.Action = ActionWait
+		d.Reason = ReasonBackoff
+		d.Message = fmt.Sprintf("Retrying in %s after %d failed attempt(s) (%s); next attempt at %s",
+			next.Sub(in.Now).Round(time.Second), d.Retry.FailedAttempts, d.Retry.Class, next.UTC().Format(time.RFC3339))
+		d.NextLook = next
+		return d
+	}
+
+	if reason, message, failed := evaluate(triggerChain, e); failed {
+		if reason == ReasonWindowError {
+			// §1.2 step 8: renew anyway, and tell a person why the windows
+			// were not honoured.
+			d.Warnings = append(d.Warnings, fmt.Sprintf("Renewing certificate without satisfying renewal windows due to %s", message))
+			reason = ReasonRenewing
+			message = fmt.Sprintf("Renewing certificate without satisfying renewal windows at: %s", statusTime(e.renewal.at))
+		}
+		d.Action, d.Reason, d.Message, d.NextLook = ActionIssue, reason, message, in.Now
+		// The attempt starts now, so any failed request is from before.
+		d.Request, _ = classifyRequest(in.NextRequest, crt.Spec, in.Now)
+		return d
+	}
+
+	d.Action = ActionNone
+	d.NextLook = e.nextRenewalLook()
+	reason, message, drifted, warnings := secretDrift(e)
+	d.Warnings = append(d.Warnings, warnings...)
+	if drifted {
+		d.Action, d.Reason, d.Message = ActionRewriteSecret, reason, message
+	}
+	return d
+}
+
+// newEvaluation gathers what the chains look at: the decoded Secret and,
+// when its leaf decodes, the renewal plan.
+func newEvaluation(in Input, opts Options) *evaluation {
+	e := &evaluation{crt: in.Certificate, secret: in.Secret, current: in.CurrentRequest, now: in.Now}
+	if in.Secret == nil {
+		return e
+	}
+	e.contents, _ = DecodeSecret(in.Secret) // errors are kept per part in contents
+	leaf := e.contents.Leaf
+	if leaf == nil {
+		return e
+	}
+	spec := in.Certificate.Spec
+	offset := jitterOffset(opts.Jitter, in.Certificate.Namespace, in.Certificate.Name, leaf.SerialNumber.String(), leaf.NotBefore, leaf.NotAfter, spec)
+	at, err := renewalTime(spec, leaf.NotBefore, leaf.NotAfter, offset)
+	e.renewal = renewalPlan{known: true, at: at, err: err}
+	if errors.Is(err, errRenewalDisabled) {
+		e.renewal = renewalPlan{known: true, disabled: true}
+	}
+	if opts.Schedule != nil {
+		e.renewal.nextRun = opts.Schedule.Next(in.Now)
+	}
+	return e
+}
+
+// statusTimes are status.notBefore/notAfter/renewalTime: from the leaf
+// whenever it decodes (even if the key is broken, like cert-manager), with
+// no renewal time when renewal is Disabled.
+func (e *evaluation) statusTimes() (notBefore, notAfter, renewal *time.Time) {
+	if e.contents == nil || e.contents.Leaf == nil {
+		return nil, nil, nil
+	}
+	nb, na := e.contents.Leaf.NotBefore, e.contents.Leaf.NotAfter
+	if e.renewal.disabled {
+		return &nb, &na, nil
+	}
+	at := e.renewal.at
+	return &nb, &na, &at
+}
+
+// ready is the Ready condition (§1.10). A renewal window problem overrides
+// the chain's verdict, as in cert-manager, and is also reported as a warning.
+func (e *evaluation) ready() (cmapi.CertificateCondition, []string) {
+	if e.renewal.known && e.renewal.err != nil {
+		msg := fmt.Sprintf("Could not calculate renewal time: %v", e.renewal.err)
+		return readyCondition(cmmeta.ConditionFalse, ReasonWindowError, msg), []string{msg}
+	}
+	if reason, message, failed := evaluate(readinessChain, e); failed {
+		return readyCondition(cmmeta.ConditionFalse, reason, message), nil
+	}
+	return readyCondition(cmmeta.ConditionTrue, ReasonReady, "Certificate is up to date and has not expired"), nil
+}
+
+// nextRenewalLook is when an up-to-date Certificate next needs a look: its
+// renewal time, or never when renewal is Disabled.
+func (e *evaluation) nextRenewalLook() time.Time {
+	if !e.renewal.known || e.renewal.disabled {
+		return time.Time{}
+	}
+	return e.renewal.at
+}
+
+func readyCondition(status cmmeta.ConditionStatus, reason, message string) cmapi.CertificateCondition {
+	return cmapi.CertificateCondition{Type: cmapi.CertificateConditionReady, Status: status, Reason: reason, Message: message}
+}
+
+// decodeRetry reads the retry state from the annotations, falling back to
+// cert-manager's status fields when there are none, so that a Certificate
+// taken over from cert-manager mid-backoff keeps its backoff.
+func decodeRetry(crt *cmapi.Certificate, policy BackoffPolicy, warnings []string) (RetryState, []string) {
+	s, w := DecodeRetryState(crt.Annotations, policy)
+	warnings = append(warnings, w...)
+	if !s.IsZero() || hasRetryAnnotations(crt.Annotations) || crt.Status.LastFailureTime == nil {
+		return s, warnings
+	}
+	attempts := 1
+	if n := crt.Status.FailedIssuanceAttempts; n != nil && *n > 1 {
+		attempts = *n
+	}
+	last := crt.Status.LastFailureTime.UTC().Truncate(time.Second)
+	return RetryState{
+		FailedAttempts:  attempts,
+		LastFailureTime: last,
+		Class:           ClassIssuance,
+		NextAttempt:     last.Add(policy.Delay(ClassIssuance, attempts)),
+	}, warnings
+}
+
+func hasRetryAnnotations(a map[string]string) bool {
+	for _, k := range []string{AnnotationFailedAttempts, AnnotationLastFailureTime, AnnotationFailureClass, AnnotationNextAttempt} {
+		if _, ok := a[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// backingOff reports whether the retry window is still open and when it
+// closes (§3.1). A failed request that no longer matches the spec (or cannot
+// be read) means the user changed something since the failure: the window
+// is bypassed so the fix is tried at once. A failure time in the future
+// (clock skew, a hand edit) counts as now, so it can never block for longer
+// than one delay.
+func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) {
+	if s.IsZero() {
+		return time.Time{}, false
+	}
+	if in.NextRequest != nil {
+		if v, err := RequestMatchesSpec(in.NextRequest, in.Certificate.Spec); err != nil || len(v) > 0 {
+			return time.Time{}, false
+		}
+	}
+	last := s.LastFailureTime
+	if last.After(in.Now) {
+		last = in.Now
+	}
+	next := last.Add(policy.Delay(s.Class, s.FailedAttempts))
+	return next, in.Now.Before(next)
+}

@@ -1,0 +1,125 @@
+// Package renew decides, for one Certificate at one instant, what a sweep
+// should do about it. It is pure: no I/O, no clients, no clocks of its own.
+// Everything it needs arrives in an Input, and everything it concludes leaves
+// in a Decision that job/ carries out.
+//
+// The rules follow cert-manager v1.21's trigger and readiness policy chains
+// (see ../shared/reference/cert-manager-behaviour.md §1–§3), so that reasons
+// and messages read exactly as cert-manager users expect.
+package renew
+
+import (
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Action is what the sweep should do for one Certificate.
+type Action string
+
+const (
+	// ActionNone: the Certificate is up to date; nothing to write.
+	ActionNone Action = "none"
+	// ActionIssue: start or continue an issuance for revision status.revision+1.
+	ActionIssue Action = "issue"
+	// ActionWait: something is in flight or backing off; look again at NextLook.
+	ActionWait Action = "wait"
+	// ActionRewriteSecret: the certificate is fine but the Secret's metadata
+	// drifted; rewrite it in place from its existing key and certificate.
+	ActionRewriteSecret Action = "rewrite-secret"
+)
+
+// Input is everything the decision needs, gathered once by job/ before any
+// decision is made.
+type Input struct {
+	// Certificate is the object as read from the API.
+	Certificate *cmapi.Certificate
+	// Secret is the target Secret (spec.secretName) or nil when it does not exist.
+	Secret *corev1.Secret
+	// CurrentRequest is the CertificateRequest owned by the Certificate whose
+	// revision annotation equals status.revision; nil when there is none. It
+	// lets the engine compare the spec with what was last requested (§1.6).
+	CurrentRequest *cmapi.CertificateRequest
+	// NextRequest is the owned CertificateRequest for status.revision+1 (or 1);
+	// nil when there is none. It tells whether an issuance is in flight, and it
+	// is the "failed request" the backoff bypass compares with the spec (§3.1).
+	NextRequest *cmapi.CertificateRequest
+	// SecretOwner is the name of another Certificate in the same namespace that
+	// owns spec.secretName (§9). Empty when this Certificate owns its Secret.
+	SecretOwner string
+	// SignsInProcess is true when this sweep signs requests for the
+	// Certificate's issuer itself (SelfSigned, CA). When false a pending
+	// NextRequest belongs to the issuer's own controller and we wait for it.
+	SignsInProcess bool
+	// Now is the instant the decision is made for.
+	Now time.Time
+}
+
+// Options are the sweep-wide settings that shape decisions.
+type Options struct {
+	// Schedule, when set, is the cron schedule the sweep runs on (robfig/cron
+	// cron.Schedule satisfies it). A Certificate whose renewal time falls
+	// before the next scheduled run is due now, so it is never renewed late.
+	Schedule interface{ Next(time.Time) time.Time }
+	// Jitter, when positive, moves each renewal time earlier by a stable
+	// per-certificate offset in [0, Jitter) so that certificates issued
+	// together do not all come due in the same run.
+	Jitter time.Duration
+	// Backoff bounds the retry windows of both failure classes.
+	Backoff BackoffPolicy
+}
+
+// BackoffPolicy bounds the two failure classes' exponential retry windows.
+type BackoffPolicy struct {
+	TemporaryMin time.Duration // default 5s
+	TemporaryMax time.Duration // default 5m
+	IssuanceMin  time.Duration // default 1h
+	IssuanceMax  time.Duration // default 32h
+}
+
+// DefaultBackoff is cert-manager's documented behaviour: 5s→5m for temporary
+// errors and 1h→32h for failed requests.
+var DefaultBackoff = BackoffPolicy{
+	TemporaryMin: 5 * time.Second,
+	TemporaryMax: 5 * time.Minute,
+	IssuanceMin:  time.Hour,
+	IssuanceMax:  32 * time.Hour,
+}
+
+// Decision is the engine's answer for one Certificate. For a Certificate
+// being deleted only Action is set (ActionNone) and the zero Ready means
+// "leave the status alone".
+type Decision struct {
+	// Action is what job/ should do.
+	Action Action
+	// Reason and Message explain the action with cert-manager's strings, e.g.
+	// "DoesNotExist" / "Issuing certificate as Secret does not exist".
+	Reason  string
+	Message string
+	// Request is where the next CertificateRequest stands, for ActionIssue
+	// (and the Pending wait): create, sign, finish, record a failure, or
+	// replace a stale one.
+	Request RequestState
+	// Manual is true when the issuance was requested by a person (cmctl renew
+	// or certsweep renew): Issuing=True with reason ManuallyTriggered.
+	Manual bool
+	// Ready is the Ready condition the Certificate should carry (Type, Status,
+	// Reason, Message; job/ sets transition time and observed generation).
+	Ready cmapi.CertificateCondition
+	// NotBefore, NotAfter and RenewalTime are the status fields the
+	// Certificate should carry; nil when there is no valid certificate (or,
+	// for RenewalTime, when renewal is Disabled).
+	NotBefore   *time.Time
+	NotAfter    *time.Time
+	RenewalTime *time.Time
+	// NextLook is the next instant this Certificate needs looking at: now
+	// for ActionIssue, the end of the wait for ActionWait, the renewal time
+	// otherwise; zero when nothing is scheduled (renewal Disabled).
+	NextLook time.Time
+	// Retry is the backoff state decoded from the Certificate's annotations.
+	Retry RetryState
+	// Warnings are problems a person should see once, such as an annotation
+	// value that could not be parsed and was treated as absent.
+	Warnings []string
+}
