@@ -39,28 +39,22 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	crt := it.cert
 
 	cr := it.next
-	if cr != nil {
-		state, reason, message := issuance.RequestState(cr)
-		if state == issuance.StateFailed || state == issuance.StateDenied {
-			if !r.failureAlreadyRecorded(cr) {
-				// The issuer answered since we last looked: the attempt that
-				// created this request was counted when it was made.
-				r.counted = true
-				return r.fail(ctx, renew.ClassIssuance, reason, message)
-			}
-			// A failure we already recorded and backed off from: this is a
-			// new attempt for the same revision, so the old request goes.
-			if err := s.deleteRequest(ctx, cr); err != nil {
-				return r.out, err
-			}
-			cr = nil
-		} else if mismatch, err := renew.RequestMatchesSpec(cr, crt.Spec); err != nil || len(mismatch) > 0 {
-			// The spec moved on since the request was made.
-			if err := s.deleteRequest(ctx, cr); err != nil {
-				return r.out, err
-			}
-			cr = nil
+	switch d.Request {
+	case renew.RequestFailed:
+		// The issuer answered since we last looked: the attempt that made
+		// this request was counted when the request was created.
+		r.counted = true
+		_, reason, message := issuance.RequestState(cr)
+		return r.fail(ctx, renew.ClassIssuance, reason, message)
+	case renew.RequestStale:
+		// Left from an attempt already recorded, or made for an older spec:
+		// this attempt starts the revision over, as cert-manager does.
+		if err := s.deleteRequest(ctx, cr); err != nil {
+			return r.out, err
 		}
+		cr = nil
+	case renew.RequestNone:
+		cr = nil
 	}
 	if cr == nil && !b.take() {
 		r.out.Result = ResultDeferred

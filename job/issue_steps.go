@@ -33,33 +33,6 @@ type badSpecError struct {
 func (e *badSpecError) Error() string { return e.err.Error() }
 func (e *badSpecError) Unwrap() error { return e.err }
 
-// failureAlreadyRecorded tells whether the failure of cr is one we already
-// recorded: the retry state's last failure is not older than the request's.
-func (r *issuanceRun) failureAlreadyRecorded(cr *cmapi.CertificateRequest) bool {
-	failed := requestFailureTime(cr)
-	if issuing := getCondition(r.it.cert, cmapi.CertificateConditionIssuing); issuing != nil &&
-		issuing.Status == cmmeta.ConditionTrue && issuing.LastTransitionTime != nil &&
-		!issuing.LastTransitionTime.Time.Before(failed) {
-		// Someone asked for a new attempt after the failure (cmctl renew).
-		return true
-	}
-	last := r.d.Retry.LastFailureTime
-	return !last.IsZero() && !last.Before(failed)
-}
-
-func requestFailureTime(cr *cmapi.CertificateRequest) time.Time {
-	if cr.Status.FailureTime != nil {
-		return cr.Status.FailureTime.Time
-	}
-	for _, c := range cr.Status.Conditions {
-		if (c.Type == cmapi.CertificateRequestConditionDenied || c.Type == cmapi.CertificateRequestConditionInvalidRequest ||
-			c.Type == cmapi.CertificateRequestConditionReady) && c.LastTransitionTime != nil {
-			return c.LastTransitionTime.Time
-		}
-	}
-	return cr.CreationTimestamp.Time
-}
-
 // countAttempt records the attempt in the annotations before the issuer is
 // contacted, so that a crash between the two counts as a failed attempt and
 // backs off instead of retrying on every run.

@@ -1,11 +1,13 @@
 package job
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -86,6 +88,17 @@ func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issu
 	}
 }
 
+// secretHoldsRequest reports whether the Secret carries the certificate the
+// request was issued with.
+func secretHoldsRequest(sec *corev1.Secret, cr *cmapi.CertificateRequest) bool {
+	if sec == nil || cr == nil || !requestIssued(cr) {
+		return false
+	}
+	stored, err1 := firstCertificate(sec.Data[corev1.TLSCertKey])
+	issued, err2 := firstCertificate(cr.Status.Certificate)
+	return err1 == nil && err2 == nil && bytes.Equal(stored.Raw, issued.Raw)
+}
+
 func (s *Sweeper) input(it *workItem) renew.Input {
 	return renew.Input{
 		Certificate:    it.cert,
@@ -141,6 +154,12 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 	desired := crt.DeepCopy()
 	d.Retry = retry
 	applyDecisionToStatus(desired, d, now)
+	if d.Action == renew.ActionNone && secretHoldsRequest(it.secret, it.next) {
+		// A run stopped after writing the Secret but before the status:
+		// the issued revision is in place, so record it.
+		rev := nextRevision(crt)
+		desired.Status.Revision = &rev
+	}
 	if d.Action == renew.ActionNone && retry.IsZero() {
 		if c := getCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != "True" {
 			removeCondition(desired, cmapi.CertificateConditionIssuing)
