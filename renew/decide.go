@@ -80,8 +80,11 @@ func Decide(in Input, opts Options) Decision {
 			message = fmt.Sprintf("Renewing certificate without satisfying renewal windows at: %s", statusTime(e.renewal.at))
 		}
 		d.Action, d.Reason, d.Message, d.NextLook = ActionIssue, reason, message, in.Now
-		// The attempt starts now, so any failed request is from before.
-		d.Request, _ = classifyRequest(in.NextRequest, crt.Spec, in.Now)
+		// The attempt starts now, so a failed request can only be left over
+		// from before (even when its failure time is unknown).
+		if d.Request, _ = classifyRequest(in.NextRequest, crt.Spec, in.Now); d.Request == RequestFailed {
+			d.Request = RequestStale
+		}
 		return d
 	}
 

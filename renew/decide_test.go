@@ -698,7 +698,7 @@ func TestDecideDrift(t *testing.T) {
 	owned := func(fields string) []metav1.ManagedFieldsEntry {
 		return []metav1.ManagedFieldsEntry{{
 			Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply,
-			FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)},
+			FieldsV1: metav1.NewFieldsV1(fields),
 		}}
 	}
 	tests := []struct {
@@ -764,7 +764,7 @@ func TestDecideDrift(t *testing.T) {
 				f.secret.Labels["team"] = "web"
 				f.secret.ManagedFields = []metav1.ManagedFieldsEntry{{
 					Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply,
-					FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)},
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:team":{}}}}`),
 				}}
 			},
 			wantAction: ActionNone,

@@ -109,7 +109,8 @@ type Decision struct {
 	Ready cmapi.CertificateCondition
 	// NotBefore, NotAfter and RenewalTime are the status fields the
 	// Certificate should carry; nil when there is no valid certificate (or,
-	// for RenewalTime, when renewal is Disabled).
+	// for RenewalTime, when renewal is Disabled). RenewalTime is the time the
+	// sweep will actually renew at, i.e. after Options.Jitter.
 	NotBefore   *time.Time
 	NotAfter    *time.Time
 	RenewalTime *time.Time

@@ -32,7 +32,7 @@ func OwnedSecretFields(secret *corev1.Secret) (labels, annotations, dataKeys map
 			continue
 		}
 		var root fieldSet
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &root); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &root); err != nil {
 			return nil, nil, nil, fmt.Errorf("decoding managedFields[%d] of Secret %s/%s: %w", i, secret.Namespace, secret.Name, err)
 		}
 		meta, err := root.child("metadata")

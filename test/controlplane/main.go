@@ -67,6 +67,7 @@ func run() error {
 	// first build) also exits cleanly.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = exitWithParent(ctx)
 
 	start := time.Now()
 	cp, err := harness.Start(ctx, harness.Options{ExtraCRDDirs: crdDirs, LogDir: *logDir})
@@ -93,4 +94,33 @@ func run() error {
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "shutting down control plane")
 	return nil
+}
+
+// exitWithParent returns a context that is also cancelled when this process's
+// parent goes away. `go run` does not forward SIGTERM to the program it
+// runs, so `kill <pid of go run>` from a Makefile would otherwise orphan this
+// process together with etcd and kube-apiserver.
+func exitWithParent(ctx context.Context) context.Context {
+	ppid := os.Getppid()
+	if ppid <= 1 {
+		return ctx // already orphaned or started by init: nothing to watch
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		defer cancel()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if os.Getppid() != ppid {
+					fmt.Fprintln(os.Stderr, "parent process exited")
+					return
+				}
+			}
+		}
+	}()
+	return ctx
 }

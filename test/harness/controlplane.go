@@ -113,14 +113,10 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	// Free ports are found by binding :0 and closing, so another process
 	// (e.g. a parallel test package) can grab one before our child binds it.
 	// That race is rare; retrying with fresh ports is simpler than avoiding it.
-	var crds crdResult
 	for attempt := 1; ; attempt++ {
 		cp, err := start(ctx, opts, etcdBin, apiserverBin)
 		if err == nil {
-			if crdCh != nil {
-				crds = <-crdCh
-				crdCh = nil
-			}
+			crds := <-crdCh
 			if err := crds.err; err != nil {
 				cp.Stop()
 				return nil, err
@@ -137,12 +133,12 @@ func Start(ctx context.Context, opts Options) (*ControlPlane, error) {
 	}
 }
 
-func start(ctx context.Context, opts Options, etcdBin, apiserverBin string) (cp *ControlPlane, err error) {
+func start(ctx context.Context, opts Options, etcdBin, apiserverBin string) (_ *ControlPlane, err error) {
 	dir, err := os.MkdirTemp("", "certsweep-controlplane-")
 	if err != nil {
 		return nil, fmt.Errorf("create control plane dir: %w", err)
 	}
-	cp = &ControlPlane{Dir: dir}
+	cp := &ControlPlane{Dir: dir}
 	defer func() {
 		if err != nil {
 			cp.Stop()
@@ -228,12 +224,10 @@ func start(ctx context.Context, opts Options, etcdBin, apiserverBin string) (cp 
 	if err := waitReady(ctx, cp.etcd, etcdClient+"/health", "", nil); err != nil {
 		return nil, err
 	}
-	debugf("etcd ready")
 	insecure := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // only until the serving CA is known
 	if err := waitReady(ctx, cp.apiserver, cp.URL+"/readyz", token, insecure); err != nil {
 		return nil, err
 	}
-	debugf("apiserver ready")
 
 	// The self-signed cert file holds the serving cert followed by its CA.
 	caData, err := os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
@@ -313,7 +307,7 @@ func (p *process) kill() {
 func (p *process) failure(cause error) error {
 	data, _ := os.ReadFile(p.logPath)
 	log := string(data)
-	err := fmt.Errorf("%s did not become ready: %w\n--- last lines of %s ---\n%s", p.name, cause, p.logPath, tail(log, 30))
+	err := fmt.Errorf("%s did not become ready: %w\n--- last lines of %s ---\n%s", p.name, cause, filepath.Base(p.logPath), tail(log, 30))
 	if strings.Contains(log, "address already in use") {
 		return fmt.Errorf("%w: %w", errPortInUse, err)
 	}
@@ -394,7 +388,3 @@ func randomHex(n int) (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
-
-var t0 = time.Now()
-
-func debugf(f string, a ...any) { fmt.Fprintf(os.Stderr, "DEBUG %v "+f+"\n", append([]any{time.Since(t0)}, a...)...) }

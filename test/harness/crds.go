@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,58 +152,85 @@ func installCRDs(ctx context.Context, dyn dynamic.Interface, files []string) err
 	if err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
+	// Watch before creating so no transition can be missed. One watch
+	// rather than per-CRD polling matters: CRD objects are large (hundreds
+	// of KB for cert-manager's), and re-serialising them every few ms would
+	// steal CPU from the apiserver work we are waiting for.
+	w, err := dyn.Resource(crdGVR).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("watch CRDs: %w", err)
+	}
+	defer w.Stop()
+
+	g, gctx := errgroup.WithContext(ctx)
 	for _, crd := range crds {
 		g.Go(func() error {
-			if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			if _, err := dyn.Resource(crdGVR).Create(gctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 				return fmt.Errorf("create CRD %s: %w", crd.GetName(), err)
 			}
-			debugf("created %s", crd.GetName())
-			if err := waitCRDServed(ctx, dyn, crd.GetName()); err != nil {
-				return err
-			}
-			return backdateEstablished(ctx, dyn, crd.GetName())
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("install CRDs: %w", err)
 	}
-	debugf("crds done")
+
+	pending := map[string]bool{}
+	for _, crd := range crds {
+		pending[crd.GetName()] = true
+	}
+	established := map[string]*unstructured.Unstructured{}
+	for len(pending) > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for CRDs %v to be Established: %w", slices.Sorted(maps.Keys(pending)), ctx.Err())
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				// The server may end a watch at any time; the caller's
+				// timeout bounds how often we retry.
+				w.Stop()
+				if w, err = dyn.Resource(crdGVR).Watch(ctx, metav1.ListOptions{}); err != nil {
+					return fmt.Errorf("watch CRDs: %w", err)
+				}
+				continue
+			}
+			crd, ok := ev.Object.(*unstructured.Unstructured)
+			if !ok || !pending[crd.GetName()] || !isEstablished(crd) {
+				continue
+			}
+			delete(pending, crd.GetName())
+			established[crd.GetName()] = crd
+		}
+	}
+
+	g, gctx = errgroup.WithContext(ctx)
+	for _, crd := range established {
+		g.Go(func() error {
+			if err := waitServed(gctx, dyn, crd); err != nil {
+				return err
+			}
+			return backdateEstablished(gctx, dyn, crd)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
+	}
 	return nil
 }
 
-func waitCRDServed(ctx context.Context, dyn dynamic.Interface, name string) error {
-	var lastErr error
-	for {
-		lastErr = crdServed(ctx, dyn, name)
-		if lastErr == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for CRD %s: %w (last: %w)", name, ctx.Err(), lastErr)
-		case <-time.After(50 * time.Millisecond):
+func isEstablished(crd *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
+			return true
 		}
 	}
+	return false
 }
 
-func crdServed(ctx context.Context, dyn dynamic.Interface, name string) error {
-	crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("get CRD: %w", err)
-	}
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	established := false
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Established" && m["status"] == "True" {
-			established = true
-		}
-	}
-	if !established {
-		return errors.New("not Established yet")
-	}
-	debugf("established %s", name)
+// waitServed polls a LIST of every served version of crd until it succeeds.
+// It normally does on the first try.
+func waitServed(ctx context.Context, dyn dynamic.Interface, crd *unstructured.Unstructured) error {
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
 	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
@@ -213,8 +241,16 @@ func crdServed(ctx context.Context, dyn dynamic.Interface, name string) error {
 		}
 		version, _ := m["name"].(string)
 		gvr := schema.GroupVersionResource{Group: group, Version: version, Resource: plural}
-		if _, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
-			return fmt.Errorf("list %s: %w", gvr, err)
+		for {
+			_, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{Limit: 1})
+			if err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("wait for %s to be served: %w (last: %w)", gvr, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
 		}
 	}
 	return nil
@@ -227,13 +263,12 @@ func crdServed(ctx context.Context, dyn dynamic.Interface, name string) error {
 // and would only add 2s to whichever test first creates a custom resource.
 // If the handler has not yet seen this update, that create just pays the
 // sleep, so no waiting is needed here.
-func backdateEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
+func backdateEstablished(ctx context.Context, dyn dynamic.Interface, crd *unstructured.Unstructured) error {
 	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	// The first attempt reuses the object from the watch; CRDs are big
+	// enough that skipping a GET is worth it.
 	for attempt := 0; ; attempt++ {
-		crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("get CRD %s: %w", name, err)
-		}
+		crd = crd.DeepCopy()
 		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
 		for _, c := range conds {
 			if m, ok := c.(map[string]any); ok && m["type"] == "Established" {
@@ -241,16 +276,19 @@ func backdateEstablished(ctx context.Context, dyn dynamic.Interface, name string
 			}
 		}
 		if err := unstructured.SetNestedSlice(crd.Object, conds, "status", "conditions"); err != nil {
-			return fmt.Errorf("backdate CRD %s: %w", name, err)
+			return fmt.Errorf("backdate CRD %s: %w", crd.GetName(), err)
 		}
-		_, err = dyn.Resource(crdGVR).UpdateStatus(ctx, crd, metav1.UpdateOptions{})
+		_, err := dyn.Resource(crdGVR).UpdateStatus(ctx, crd, metav1.UpdateOptions{})
 		if err == nil {
 			return nil
 		}
 		// Conflicts are expected: the naming controller may still be
 		// updating the status.
 		if !apierrors.IsConflict(err) || attempt == 10 {
-			return fmt.Errorf("backdate CRD %s: %w", name, err)
+			return fmt.Errorf("backdate CRD %s: %w", crd.GetName(), err)
+		}
+		if crd, err = dyn.Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{}); err != nil {
+			return fmt.Errorf("get CRD: %w", err)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 )
 
 // sharedTimeout bounds the first Shared call. It includes building the
@@ -27,12 +28,13 @@ import (
 const sharedTimeout = 20 * time.Minute
 
 var shared struct {
-	mu      sync.Mutex
-	setup   bool // SetupMain is running
-	opts    Options
-	started bool
-	cp      *ControlPlane
-	err     error
+	mu    sync.Mutex // guards setup, opts and cp; never held while starting
+	setup bool       // SetupMain is running
+	opts  Options
+	cp    *ControlPlane
+
+	once sync.Once // starts the control plane; concurrent Shared calls wait
+	err  error     // written inside once
 }
 
 // SetupMain runs a test package's tests with one shared control plane and
@@ -51,8 +53,8 @@ func SetupMain(m *testing.M, opts Options) int {
 	shared.opts = opts
 	shared.mu.Unlock()
 
-	// On Ctrl-C or SIGTERM, stop the children and remove the temp dir instead
-	// of leaving them to the parent-death signal with the dir behind.
+	// On Ctrl-C or SIGTERM, stop the children and remove the temp dir rather
+	// than leaving the children to the parent-death signal and the dir behind.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -89,23 +91,30 @@ func stopShared() {
 func Shared(t testing.TB) *ControlPlane {
 	t.Helper()
 	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if !shared.setup {
+	setup, opts := shared.setup, shared.opts
+	shared.mu.Unlock()
+	if !setup {
 		t.Fatal("harness.Shared: the package's TestMain must call harness.SetupMain")
 	}
-	if !shared.started {
-		shared.started = true
+	shared.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
 		defer cancel()
 		start := time.Now()
-		shared.cp, shared.err = Start(ctx, shared.opts)
-		if shared.err == nil {
-			t.Logf("harness: control plane at %s ready in %s (dir %s)", shared.cp.URL, time.Since(start).Round(time.Millisecond), shared.cp.Dir)
+		cp, err := Start(ctx, opts)
+		if err != nil {
+			shared.err = err
+			return
 		}
-	}
+		shared.mu.Lock()
+		shared.cp = cp
+		shared.mu.Unlock()
+		t.Logf("harness: control plane at %s ready in %s (dir %s)", cp.URL, time.Since(start).Round(time.Millisecond), cp.Dir)
+	})
 	if shared.err != nil {
 		t.Fatalf("start shared control plane: %v", shared.err)
 	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
 	return shared.cp
 }
 
@@ -155,11 +164,15 @@ func (cp *ControlPlane) Namespace(t testing.TB) string {
 // Terminating forever. Finalizers on the contents are removed because no
 // controller is around to honour them.
 func (cp *ControlPlane) DeleteNamespace(ctx context.Context, name string) error {
-	dyn, err := dynamic.NewForConfig(cp.Config)
+	// Sweeping every resource type touches deprecated ones (v1 Endpoints),
+	// whose warnings would otherwise be logged once per test.
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.WarningHandler = rest.NoWarnings{}
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("create dynamic client: %w", err)
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cp.Config)
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("create discovery client: %w", err)
 	}

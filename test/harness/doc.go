@@ -1,0 +1,34 @@
+// Package harness runs a real etcd and kube-apiserver for certsweep's tests,
+// with cert-manager's CRDs installed, and provides helpers for asserting on
+// the API traffic certsweep generates.
+//
+// The binaries are built from the Go modules pinned under test/tools (no
+// containers, no kubelet, no controller-manager) and cached in CacheDir by
+// version, so only the first run pays for the build.
+//
+// Typical use, one control plane per test package:
+//
+//	func TestMain(m *testing.M) { os.Exit(harness.SetupMain(m, harness.Options{})) }
+//
+//	func TestSomething(t *testing.T) {
+//		cp := harness.Shared(t)
+//		ns := cp.Namespace(t)                     // fresh, deleted after the test
+//		cfg, counter := harness.WrapCounting(cp.Config)
+//		// ... run certsweep against cfg (or cp.KubeconfigFor(cfg) for a
+//		// subprocess; cp.ServiceAccountConfig(ns, "certsweep") for least
+//		// privilege) ...
+//		if n := counter.Writes(); n != 0 {
+//			t.Errorf("no-op run wrote: %v", counter.Snapshot().Writes())
+//		}
+//	}
+//
+// Because nothing but the apiserver runs, nothing reconciles: namespaces are
+// cleaned up by the harness itself (DeleteNamespace), ServiceAccounts and
+// their tokens are not created automatically, and cert-manager's controllers
+// are absent, so tests set Certificate status themselves.
+//
+// Environment:
+//   - CERTSWEEP_CACHE_DIR: where built binaries are cached.
+//   - CERTSWEEP_KEEP_CONTROLPLANE: keep the temp dir (data, logs, kubeconfig)
+//     and test namespaces after Stop for inspection.
+package harness
