@@ -192,6 +192,9 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 		return r.out, err
 	}
 	it.current, it.next = cr, nil
+	if !ownsRequest(it.owned, cr.Name) {
+		it.owned = append(it.owned, requestRef{Name: cr.Name, Revision: rev})
+	}
 	if err := s.pruneRequests(ctx, it); err != nil {
 		return r.out, err
 	}
@@ -255,4 +258,13 @@ func firstCertificate(chain []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no PEM certificate found")
 	}
 	return x509.ParseCertificate(block.Bytes)
+}
+
+func ownsRequest(refs []requestRef, name string) bool {
+	for _, r := range refs {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }

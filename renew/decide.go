@@ -210,6 +210,15 @@ func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) 
 			return time.Time{}, false
 		}
 	}
+	// A failure that never got as far as a request (issuer missing, bad key
+	// spec) has no request to compare; the Issuing=False condition recorded
+	// with it carries the generation it failed at, and any spec change since
+	// bumps the generation.
+	if issuing := certificateCondition(in.Certificate, cmapi.CertificateConditionIssuing); issuing != nil &&
+		issuing.Status == cmmeta.ConditionFalse && issuing.ObservedGeneration > 0 &&
+		issuing.ObservedGeneration < in.Certificate.Generation {
+		return time.Time{}, false
+	}
 	last := s.LastFailureTime
 	if last.After(in.Now) {
 		last = in.Now

@@ -607,6 +607,28 @@ func TestDecideBackoff(t *testing.T) {
 			t.Errorf("Decide() = %s %q, want issue", d.Action, d.Message)
 		}
 	})
+	t.Run("spec changed since a failure that made no request: bypass", func(t *testing.T) {
+		f := newFixture(t)
+		failed(t, f, 1, ClassTemporary, now.Add(-time.Second))
+		f.next = nil
+		f.crt.Generation = 3
+		f.crt.Status.Conditions = append(f.crt.Status.Conditions, cmapi.CertificateCondition{
+			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "IssuerNotFound", ObservedGeneration: 2})
+		if d := Decide(f.input(), Options{}); d.Action != ActionIssue {
+			t.Errorf("Decide() = %s %q, want issue", d.Action, d.Message)
+		}
+	})
+	t.Run("same generation as the failure that made no request: no bypass", func(t *testing.T) {
+		f := newFixture(t)
+		failed(t, f, 1, ClassTemporary, now.Add(-time.Second))
+		f.next = nil
+		f.crt.Generation = 2
+		f.crt.Status.Conditions = append(f.crt.Status.Conditions, cmapi.CertificateCondition{
+			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionFalse, Reason: "IssuerNotFound", ObservedGeneration: 2})
+		if d := Decide(f.input(), Options{}); d.Action != ActionWait {
+			t.Errorf("Decide() = %s %q, want wait", d.Action, d.Message)
+		}
+	})
 	t.Run("failed request unreadable: bypass", func(t *testing.T) {
 		f := newFixture(t)
 		failed(t, f, 3, ClassIssuance, now.Add(-time.Hour))

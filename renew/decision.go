@@ -66,7 +66,8 @@ type Options struct {
 	// per-certificate offset in [0, Jitter) so that certificates issued
 	// together do not all come due in the same run.
 	Jitter time.Duration
-	// Backoff bounds the retry windows of both failure classes.
+	// Backoff bounds the retry windows of both failure classes; zero fields
+	// take DefaultBackoff's values.
 	Backoff BackoffPolicy
 }
 
@@ -118,7 +119,10 @@ type Decision struct {
 	// for ActionIssue, the end of the wait for ActionWait, the renewal time
 	// otherwise; zero when nothing is scheduled (renewal Disabled).
 	NextLook time.Time
-	// Retry is the backoff state decoded from the Certificate's annotations.
+	// Retry is the backoff state decoded from the Certificate's annotations
+	// (or, when there are none, from cert-manager's status.lastFailureTime
+	// and status.failedIssuanceAttempts). job/ passes it to RecordFailure
+	// when an attempt fails and clears it when one succeeds.
 	Retry RetryState
 	// Warnings are problems a person should see once, such as an annotation
 	// value that could not be parsed and was treated as absent.
