@@ -216,10 +216,3 @@ func PublicKeysEqual(a, b crypto.PublicKey) bool {
 	return eq.Equal(b)
 }
 
-// publicKeyOf returns the public half of key, or nil for a nil key.
-func publicKeyOf(key crypto.Signer) crypto.PublicKey {
-	if key == nil {
-		return nil
-	}
-	return key.Public()
-}

@@ -208,7 +208,11 @@ func TestDecodePrivateKeySkipsECParameters(t *testing.T) {
 func TestPublicKeysEqual(t *testing.T) {
 	a, b := ecKey(t), ecKey(t)
 	_, ed, _ := ed25519.GenerateKey(nil)
-	samePub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: a.(*ecdsa.PrivateKey).X, Y: a.(*ecdsa.PrivateKey).Y}
+	// An equal key in a separate value: round-trip it through its encoding.
+	samePub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), mustBytes(t, a.(*ecdsa.PrivateKey).PublicKey.Bytes))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		x, y crypto.PublicKey
@@ -291,4 +295,13 @@ func TestEncodedKeysParseWithStdlib(t *testing.T) {
 	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err != nil {
 		t.Errorf("PKCS#8 output does not parse: %v", err)
 	}
+}
+
+func mustBytes(t *testing.T, f func() ([]byte, error)) []byte {
+	t.Helper()
+	b, err := f()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -172,6 +172,7 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 			s.event(ctx, crt, certificateGVK, corev1.EventTypeWarning, "DecodeFailed",
 				fmt.Sprintf("Failed to decode private key stored in Secret %q - generating new key", spec.SecretName))
 		case len(renew.PrivateKeyMatchesSpec(existing, spec)) > 0:
+			//lint:ignore ST1005 cert-manager's own message, verbatim, so users recognise it
 			return nil, nil, &badSpecError{reason: "CannotRegenerateKey", err: fmt.Errorf(
 				"User intervention required: existing private key in Secret %q does not match requirements on Certificate resource, mismatching fields: %v, but cert-manager cannot create new private key as the Certificate's .spec.privateKey.rotationPolicy is unset or set to Never. To allow cert-manager to create a new private key you can set .spec.privateKey.rotationPolicy to 'Always' (this will result in the private key being regenerated every time a cert is renewed) ",
 				spec.SecretName, renew.PrivateKeyMatchesSpec(existing, spec))}
