@@ -215,4 +215,3 @@ func PublicKeysEqual(a, b crypto.PublicKey) bool {
 	}
 	return eq.Equal(b)
 }
-
