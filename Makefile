@@ -36,6 +36,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSecret -fuzztime=20s ./renew/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnedSecretFields -fuzztime=20s ./renew/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodePrivateKey -fuzztime=20s ./issuance/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=20s ./triggers/
 
 ## demo: start a local control plane, apply manifests/examples, run one
 ## sweep and show the result. KEEP=1 keeps the control plane up afterwards.

@@ -45,6 +45,14 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 			}
 			err = rerr
 		}
+		if retryable && attempt >= maxRereads {
+			// Another sweep kept changing it under us: it is being worked
+			// on, which is not a failure of this Certificate.
+			out.Namespace, out.Name, out.Result = ns, name, ResultWaiting
+			out.Reason, out.Message = "Contended", "another sweep changed this Certificate while this one worked on it; it continues there or in the next run"
+			s.opts.Logger.Info("certificate left to a concurrent sweep", "certificate", ns+"/"+name)
+			return out
+		}
 		out.Namespace, out.Name, out.Result = ns, name, ResultFailed
 		if out.Reason == "" {
 			out.Reason = "SweepError"

@@ -36,6 +36,9 @@ type config struct {
 	Shards                   int           `envconfig:"SHARDS" default:"1" desc:"number of shards of an Indexed Job; this instance takes JOB_COMPLETION_INDEX"`
 	KubeQPS                  float32       `envconfig:"KUBE_QPS" default:"50" desc:"client-side request rate to the API server"`
 	KubeBurst                int           `envconfig:"KUBE_BURST" default:"100" desc:"client-side request burst"`
+	EventFile                string        `envconfig:"EVENT_FILE" desc:"run: reconcile what the CloudEvent in this file names (Knative JobSink mounts it at /etc/jobsink-event/event), or sweep for a ping"`
+	RequestTimeout           time.Duration `envconfig:"REQUEST_TIMEOUT" default:"240s" desc:"serve: time allowed per event; new issuances stop at three quarters of it (match the Knative Service's timeoutSeconds)"`
+	Port                     int           `envconfig:"PORT" default:"8080" desc:"serve: HTTP port (plain PORT, as Knative sets it, is read too)"`
 	LogFormat                string        `envconfig:"LOG_FORMAT" desc:"text or json (default: text on a terminal, json otherwise)"`
 	LogLevel                 string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 }
@@ -61,6 +64,12 @@ func loadConfig() (*config, error) {
 	if c.Shards < 1 {
 		return nil, configError{fmt.Errorf("CERTSWEEP_SHARDS must be at least 1, got %d", c.Shards)}
 	}
+	if c.RequestTimeout <= 0 {
+		return nil, configError{fmt.Errorf("CERTSWEEP_REQUEST_TIMEOUT must be positive, got %s", c.RequestTimeout)}
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return nil, configError{fmt.Errorf("PORT must be a TCP port number, got %d", c.Port)}
+	}
 	switch c.LogFormat {
 	case "", "text", "json":
 	default:
@@ -79,6 +88,7 @@ func (c *config) sweepOptions() (job.Options, error) {
 		Concurrency:              c.Concurrency,
 		PageSize:                 c.PageSize,
 		MaxIssuances:             c.MaxIssuances,
+		Deadline:                 c.Deadline,
 		Shards:                   c.Shards,
 		Decide: renew.Options{
 			Jitter: c.RenewJitter,

@@ -17,6 +17,10 @@ const usage = `certsweep: cert-manager Certificates without a resident controlle
 
 Usage:
   certsweep run [--every SPEC]   sweep every Certificate once (or on a cron schedule)
+  certsweep plan [flags]         show, read-only, what a sweep would do to each Certificate
+  certsweep renew NAME... | --all [flags]
+                                 mark Certificates for reissue, as cmctl renew does
+  certsweep serve                handle CloudEvents (Knative) on $PORT
   certsweep help                 show this text
 
 Configuration comes from CERTSWEEP_* environment variables; see
@@ -49,6 +53,12 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "plan":
+		err = cmdPlan(ctx, args[1:], stdout, stderr)
+	case "renew":
+		err = cmdRenew(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/certsweep/certsweep/job"
@@ -38,13 +39,31 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	opts.Logger = logger
+	// The event file is read and checked before any client exists, so a bad
+	// file exits 2 having touched nothing.
+	var event *triggers.Request
+	if cfg.EventFile != "" {
+		if *every != "" {
+			return configError{errors.New("--every and CERTSWEEP_EVENT_FILE exclude each other: an event asks for one run")}
+		}
+		req, err := triggers.ReadEventFile(cfg.EventFile)
+		if err != nil {
+			return configError{fmt.Errorf("CERTSWEEP_EVENT_FILE: %w", err)}
+		}
+		event = &req
+	}
 	kube, cm, _, err := cfg.clients()
 	if err != nil {
 		return err
 	}
 	sweeper := job.New(kube, cm, opts)
 
+	if event != nil {
+		return runEvent(ctx, sweeper, *event, stdout, logger)
+	}
+
 	if *every != "" {
+		logger.Info("sweeping on a schedule until SIGTERM", "every", *every)
 		return triggers.Every(ctx, *every, sweeper, time.Now, func(rep *job.Report, err error) {
 			if err != nil {
 				logger.Error("sweep could not run", "error", err)
@@ -58,5 +77,27 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stdout, rep.Summary())
+	return nil
+}
+
+// runEvent handles the one event a JobSink started this Job for.
+func runEvent(ctx context.Context, sweeper *job.Sweeper, req triggers.Request, stdout io.Writer, logger *slog.Logger) error {
+	log := logger.With("type", req.Type)
+	if req.Subject != nil {
+		log = log.With("subject", req.Subject.String())
+	}
+	if req.Ignored() {
+		log.Info("ignored event of a type certsweep does not act on")
+		return nil
+	}
+	out, err := triggers.Handle(ctx, sweeper, req)
+	if err != nil {
+		return err
+	}
+	if out.Report == nil {
+		log.Info("nothing to do", "certificates", len(out.Refs))
+		return nil
+	}
+	fmt.Fprintln(stdout, out.Report.Summary())
 	return nil
 }

@@ -1,0 +1,100 @@
+package triggers
+
+import (
+	"context"
+	"fmt"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/certsweep/certsweep/job"
+)
+
+// Lookup finds the Certificates a changed object concerns by reading the
+// API as it is now. job.Sweeper implements it (job/lookup.go).
+type Lookup interface {
+	CertificatesNamed(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
+	CertificatesOwningSecret(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
+	CertificatesOwningRequest(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
+	CertificatesUsingIssuer(ctx context.Context, kind, namespace, name string) ([]job.ObjectRef, error)
+}
+
+// Target is what event-driven triggers drive: a Sweeper that can also look
+// up the Certificates an object concerns.
+type Target interface {
+	Sweeper
+	Lookup
+}
+
+// route says how a changed object of one kind maps to Certificates.
+type route struct {
+	namespaced bool
+	find       func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error)
+}
+
+// routes is the whole event -> work mapping, one row per kind we watch.
+// A delete takes the same path as an add or update: the lookup reads what
+// exists now, so a deleted Certificate yields nothing to do, and a deleted
+// Secret yields the Certificate that must now reissue it.
+var routes = map[schema.GroupKind]route{
+	// The Certificate itself: reconcile it.
+	{Group: certManagerGroup, Kind: cmapi.CertificateKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesNamed(ctx, s.Namespace, s.Name)
+	}},
+	// A target or next-private-key Secret: its Certificate.
+	{Group: "", Kind: "Secret"}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesOwningSecret(ctx, s.Namespace, s.Name)
+	}},
+	// A CertificateRequest (an external issuer signed it, or someone
+	// approved or denied it): the Certificate it was made for.
+	{Group: certManagerGroup, Kind: cmapi.CertificateRequestKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesOwningRequest(ctx, s.Namespace, s.Name)
+	}},
+	// An issuer: every Certificate that references it.
+	{Group: certManagerGroup, Kind: cmapi.IssuerKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesUsingIssuer(ctx, cmapi.IssuerKind, s.Namespace, s.Name)
+	}},
+	{Group: certManagerGroup, Kind: cmapi.ClusterIssuerKind}: {namespaced: false, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesUsingIssuer(ctx, cmapi.ClusterIssuerKind, "", s.Name)
+	}},
+}
+
+// Outcome is what handling one event did.
+type Outcome struct {
+	Request Request
+	// Refs are the Certificates reconciled (nil for a sweep or nothing).
+	Refs []job.ObjectRef
+	// Report is the run's report; nil when the event asked for nothing.
+	Report *job.Report
+}
+
+// Handle carries out one Request: a full sweep for a ping, a reconcile of
+// the Certificates the subject concerns, or nothing. Both `serve` and `run`
+// with an event file come through here, so the two agree on every event.
+// Errors wrap job.ErrRunImpossible when the API could not be read.
+func Handle(ctx context.Context, t Target, req Request) (Outcome, error) {
+	out := Outcome{Request: req}
+	switch {
+	case req.Sweep:
+		rep, err := t.Run(ctx)
+		out.Report = rep
+		return out, err
+	case req.Subject == nil:
+		return out, nil
+	}
+	r, ok := routes[req.Subject.groupKind()]
+	if !ok {
+		return out, nil // a kind we do not watch: nothing concerns us
+	}
+	refs, err := r.find(ctx, t, *req.Subject)
+	if err != nil {
+		return out, fmt.Errorf("%w: finding the certificates %s concerns: %w", job.ErrRunImpossible, req.Subject, err)
+	}
+	out.Refs = refs
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rep, err := t.Reconcile(ctx, refs)
+	out.Report = rep
+	return out, err
+}
