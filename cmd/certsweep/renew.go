@@ -19,13 +19,21 @@ func cmdRenew(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sc.register(fs)
 	all := fs.Bool("all", false, "renew every Certificate in scope")
 	now := fs.Bool("now", false, "also run the sweep for these Certificates now")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
+	// Flags may come before, between or after the names, as with cmctl.
+	var names []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return errHelpShown
+			}
+			return configError{err}
 		}
-		return configError{err}
+		if fs.NArg() == 0 {
+			break
+		}
+		names = append(names, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	names := fs.Args()
 	if *all == (len(names) > 0) {
 		return configError{errors.New("renew needs either certificate names or --all")}
 	}
