@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -379,4 +381,27 @@ func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Exten
 		}
 	}
 	return pkix.Extension{}, false
+}
+
+// parseOID reads a dotted object identifier such as "1.3.6.1.4.1.311.20.2.3".
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return nil, fmt.Errorf("%q is not a dotted OID", s)
+	}
+	oid := make(asn1.ObjectIdentifier, 0, len(parts))
+	for _, part := range parts {
+		if part == "" || strings.TrimLeft(part, "0123456789") != "" {
+			return nil, fmt.Errorf("%q is not a dotted OID", s)
+		}
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a dotted OID", s)
+		}
+		oid = append(oid, n)
+	}
+	if oid[0] > 2 || oid[0] < 2 && oid[1] > 39 {
+		return nil, fmt.Errorf("%q is not a valid OID", s)
+	}
+	return oid, nil
 }
