@@ -73,4 +73,3 @@ func commonNameOf(rdns pkix.RDNSequence) string {
 	}
 	return ""
 }
-

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -95,13 +94,13 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	}
 
 	approving := false
-	if !requestApproved(cr) && !requestDenied(cr) && s.opts.Approve {
+	if !issuance.IsApproved(cr) && !requestDenied(cr) && s.opts.Approve {
 		cr = cr.DeepCopy()
 		issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue,
 			"cert-manager.io", "Certificate request has been approved by cert-manager.io", r.now)
 		approving = true
 	}
-	if !requestApproved(cr) && !requestDenied(cr) {
+	if !issuance.IsApproved(cr) && !requestDenied(cr) {
 		return r.waiting(ctx, keySecret, "WaitingForApproval", fmt.Sprintf("Waiting for CertificateRequest %q to be approved", cr.Name))
 	}
 
@@ -226,7 +225,7 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decision) (Outcome, error) {
 	crt, sec := it.cert, it.secret
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook, Result: ResultRewritten}
-	leaf, err := firstCertificate(sec.Data[corev1.TLSCertKey])
+	leaf, err := leafOf(sec.Data[corev1.TLSCertKey])
 	if err != nil {
 		return out, fmt.Errorf("re-reading certificate of secret %s/%s: %w", sec.Namespace, sec.Name, err)
 	}
@@ -241,10 +240,7 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 		return out, err
 	}
 	s.opts.Logger.Info("secret metadata rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
-	return s.settleAfterRewrite(ctx, it, out, d)
-}
-
-func (s *Sweeper) settleAfterRewrite(ctx context.Context, it *workItem, out Outcome, d renew.Decision) (Outcome, error) {
+	// The Secret is now as it should be: settle status as for "none".
 	d.Action = renew.ActionNone
 	if _, err := s.settle(ctx, it, d); err != nil {
 		return out, err
@@ -252,12 +248,13 @@ func (s *Sweeper) settleAfterRewrite(ctx context.Context, it *workItem, out Outc
 	return out, nil
 }
 
-func firstCertificate(chain []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(chain)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, errors.New("no PEM certificate found")
+// leafOf returns the first certificate of a PEM chain.
+func leafOf(chain []byte) (*x509.Certificate, error) {
+	certs, err := issuance.DecodeCertificates(chain)
+	if err != nil {
+		return nil, err
 	}
-	return x509.ParseCertificate(block.Bytes)
+	return certs[0], nil
 }
 
 func ownsRequest(refs []requestRef, name string) bool {

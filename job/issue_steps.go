@@ -3,8 +3,6 @@ package job
 import (
 	"context"
 	"crypto"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sort"
@@ -328,15 +326,8 @@ func pairMatches(data map[string][]byte) bool {
 }
 
 func requestUsesKey(cr *cmapi.CertificateRequest, key crypto.Signer) bool {
-	block, _ := pem.Decode(cr.Spec.Request)
-	if block == nil {
-		return false
-	}
-	csr, err := parseCSR(block.Bytes)
-	if err != nil {
-		return false
-	}
-	return issuance.PublicKeysEqual(csr.PublicKey, key.Public())
+	csr, err := issuance.DecodeCSR(cr.Spec.Request)
+	return err == nil && issuance.PublicKeysEqual(csr.PublicKey, key.Public())
 }
 
 func requestIssued(cr *cmapi.CertificateRequest) bool {
@@ -344,21 +335,7 @@ func requestIssued(cr *cmapi.CertificateRequest) bool {
 	return state == issuance.StateIssued
 }
 
-func requestApproved(cr *cmapi.CertificateRequest) bool {
-	return requestCondition(cr, cmapi.CertificateRequestConditionApproved)
-}
-
 func requestDenied(cr *cmapi.CertificateRequest) bool {
-	return requestCondition(cr, cmapi.CertificateRequestConditionDenied)
+	c := issuance.RequestCondition(cr, cmapi.CertificateRequestConditionDenied)
+	return c != nil && c.Status == cmmeta.ConditionTrue
 }
-
-func requestCondition(cr *cmapi.CertificateRequest, t cmapi.CertificateRequestConditionType) bool {
-	for _, c := range cr.Status.Conditions {
-		if c.Type == t && c.Status == cmmeta.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
-func parseCSR(der []byte) (*x509.CertificateRequest, error) { return x509.ParseCertificateRequest(der) }

@@ -102,8 +102,8 @@ func secretHoldsRequest(sec *corev1.Secret, cr *cmapi.CertificateRequest) bool {
 	if sec == nil || cr == nil || !requestIssued(cr) {
 		return false
 	}
-	stored, err1 := firstCertificate(sec.Data[corev1.TLSCertKey])
-	issued, err2 := firstCertificate(cr.Status.Certificate)
+	stored, err1 := leafOf(sec.Data[corev1.TLSCertKey])
+	issued, err2 := leafOf(cr.Status.Certificate)
 	return err1 == nil && err2 == nil && bytes.Equal(stored.Raw, issued.Raw)
 }
 

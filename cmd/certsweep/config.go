@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -78,9 +79,10 @@ func loadConfig() (*config, error) {
 	return &c, nil
 }
 
-// sweepOptions turns the configuration into job options.
-func (c *config) sweepOptions() (job.Options, error) {
+// sweepOptions turns the configuration into job options, logging to logs.
+func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 	opts := job.Options{
+		Logger:                   newLogger(logs, c.LogFormat, c.LogLevel),
 		Namespace:                c.Namespace,
 		Selector:                 c.Selector,
 		ClusterResourceNamespace: c.ClusterResourceNamespace,
@@ -121,13 +123,13 @@ func (c *config) sweepOptions() (job.Options, error) {
 
 // clients builds the Kubernetes and cert-manager clients by the standard
 // rules: KUBECONFIG (or ~/.kube/config), then the in-cluster service account.
-func (c *config) clients() (kubernetes.Interface, cmclient.Interface, *rest.Config, error) {
+func (c *config) clients() (kubernetes.Interface, cmclient.Interface, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
 		inCluster, icErr := rest.InClusterConfig()
 		if icErr != nil {
-			return nil, nil, nil, configError{fmt.Errorf("no Kubernetes configuration: set KUBECONFIG or run in a cluster (%v; %v)", err, icErr)}
+			return nil, nil, configError{fmt.Errorf("no Kubernetes configuration: set KUBECONFIG or run in a cluster (%v; %v)", err, icErr)}
 		}
 		cfg = inCluster
 	}
@@ -140,13 +142,22 @@ func (c *config) clients() (kubernetes.Interface, cmclient.Interface, *rest.Conf
 	kubeCfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	kube, err := kubernetes.NewForConfig(kubeCfg)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("building Kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("building Kubernetes client: %w", err)
 	}
 	cm, err := cmclient.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("building cert-manager client: %w", err)
+		return nil, nil, fmt.Errorf("building cert-manager client: %w", err)
 	}
-	return kube, cm, cfg, nil
+	return kube, cm, nil
+}
+
+// newSweeper connects to the API server and returns a Sweeper with opts.
+func (c *config) newSweeper(opts job.Options) (*job.Sweeper, error) {
+	kube, cm, err := c.clients()
+	if err != nil {
+		return nil, err
+	}
+	return job.New(kube, cm, opts), nil
 }
 
 func printEnvUsage() {

@@ -37,16 +37,15 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	sc.resolve(cfg, false)
-	opts, err := cfg.sweepOptions()
+	opts, err := cfg.sweepOptions(stderr)
 	if err != nil {
 		return err
 	}
-	opts.Logger = newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	kube, cm, _, err := cfg.clients()
+	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
 	}
-	rows, err := job.New(kube, cm, opts).Plan(ctx)
+	rows, err := sweeper.Plan(ctx)
 	if err != nil {
 		return err
 	}

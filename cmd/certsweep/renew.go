@@ -42,16 +42,14 @@ func cmdRenew(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	sc.resolve(cfg, !*all || sc.namespace != "")
-	opts, err := cfg.sweepOptions()
+	opts, err := cfg.sweepOptions(stderr)
 	if err != nil {
 		return err
 	}
-	opts.Logger = newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	kube, cm, _, err := cfg.clients()
+	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
 	}
-	sweeper := job.New(kube, cm, opts)
 	var refs []job.ObjectRef
 	if *all {
 		if refs, err = sweeper.Selected(ctx); err != nil {

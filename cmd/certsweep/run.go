@@ -33,12 +33,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	opts, err := cfg.sweepOptions()
+	opts, err := cfg.sweepOptions(stderr)
 	if err != nil {
 		return err
 	}
-	opts.Logger = logger
+	logger := opts.Logger
 	// The event file is read and checked before any client exists, so a bad
 	// file exits 2 having touched nothing.
 	var event *triggers.Request
@@ -52,11 +51,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		event = &req
 	}
-	kube, cm, _, err := cfg.clients()
+	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
 	}
-	sweeper := job.New(kube, cm, opts)
 
 	if event != nil {
 		return runEvent(ctx, sweeper, *event, stdout, logger)

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/certsweep/certsweep/job"
 	"github.com/certsweep/certsweep/triggers"
 )
 
@@ -42,18 +41,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Shards > 1 {
 		return configError{errors.New("CERTSWEEP_SHARDS is for Indexed Jobs; serve handles whatever events it is sent")}
 	}
-	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	opts, err := cfg.sweepOptions()
+	opts, err := cfg.sweepOptions(stderr)
 	if err != nil {
 		return err
 	}
-	opts.Logger = logger
+	logger := opts.Logger
 	opts.Deadline = issueWindow(cfg.RequestTimeout, cfg.Deadline)
-	kube, cm, _, err := cfg.clients()
+	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
 	}
-	sweeper := job.New(kube, cm, opts)
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
