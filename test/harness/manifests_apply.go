@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -27,16 +28,45 @@ type ApplyOptions struct {
 	// DryRun asks the API server to validate and admit every object without
 	// storing it (server-side dry-run).
 	DryRun bool
+	// ExplicitNamespaces rejects a namespaced object without a namespace
+	// (kubectl would put it wherever the user happens to be) and a
+	// cluster-scoped one with a namespace, instead of defaulting.
+	ExplicitNamespaces bool
 }
 
 // Apply server-side-applies every YAML document of the given files (or of
 // the *.yaml files of the given directories, in name order), like
-// `kubectl apply --server-side`. It returns the applied objects.
+// `kubectl apply --server-side --validate=strict`. It returns the applied
+// objects.
 func Apply(ctx context.Context, cfg *rest.Config, opts ApplyOptions, paths ...string) ([]*unstructured.Unstructured, error) {
+	objs, err := DecodeManifests(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return ApplyObjects(ctx, cfg, opts, objs)
+}
+
+// DecodeManifests reads every YAML document of the given files (or of the
+// *.yaml files of the given directories, in name order).
+func DecodeManifests(paths ...string) ([]*unstructured.Unstructured, error) {
 	files, err := manifestFiles(paths)
 	if err != nil {
 		return nil, err
 	}
+	var all []*unstructured.Unstructured
+	for _, f := range files {
+		objs, err := decodeManifest(f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, objs...)
+	}
+	return all, nil
+}
+
+// ApplyObjects server-side-applies objs in order, with strict field
+// validation, so a misspelt field fails instead of being dropped.
+func ApplyObjects(ctx context.Context, cfg *rest.Config, opts ApplyOptions, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
@@ -47,18 +77,12 @@ func Apply(ctx context.Context, cfg *rest.Config, opts ApplyOptions, paths ...st
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 	var applied []*unstructured.Unstructured
-	for _, f := range files {
-		objs, err := decodeManifest(f)
+	for _, obj := range objs {
+		out, err := applyOne(ctx, dyn, mapper, obj, opts)
 		if err != nil {
-			return applied, err
+			return applied, fmt.Errorf("%s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
 		}
-		for _, obj := range objs {
-			out, err := applyOne(ctx, dyn, mapper, obj, opts)
-			if err != nil {
-				return applied, fmt.Errorf("%s: %s %s: %w", f, obj.GetKind(), obj.GetName(), err)
-			}
-			applied = append(applied, out)
-		}
+		applied = append(applied, out)
 	}
 	return applied, nil
 }
@@ -74,19 +98,31 @@ func applyOne(ctx context.Context, dyn dynamic.Interface, mapper *restmapper.Def
 		}
 	}
 	var client dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := obj.GetNamespace()
-		if ns == "" {
-			ns = "default"
-			obj.SetNamespace(ns)
-		}
-		client = dyn.Resource(mapping.Resource).Namespace(ns)
+	namespaced := mapping.Scope.Name() == meta.RESTScopeNameNamespace
+	switch {
+	case namespaced && obj.GetNamespace() == "" && opts.ExplicitNamespaces:
+		return nil, fmt.Errorf("namespaced %s has no namespace", gvk.Kind)
+	case !namespaced && obj.GetNamespace() != "" && opts.ExplicitNamespaces:
+		return nil, fmt.Errorf("cluster-scoped %s has a namespace", gvk.Kind)
+	case namespaced && obj.GetNamespace() == "":
+		obj = obj.DeepCopy()
+		obj.SetNamespace("default")
 	}
-	ao := metav1.ApplyOptions{FieldManager: "certsweep-harness", Force: true}
+	if namespaced {
+		client = dyn.Resource(mapping.Resource).Namespace(obj.GetNamespace())
+	}
+	body, err := obj.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding: %w", err)
+	}
+	force := true
+	po := metav1.PatchOptions{FieldManager: "certsweep-harness", Force: &force, FieldValidation: "Strict"}
 	if opts.DryRun {
-		ao.DryRun = []string{metav1.DryRunAll}
+		po.DryRun = []string{metav1.DryRunAll}
 	}
-	return client.Apply(ctx, obj.GetName(), obj, ao)
+	// The dynamic client's Apply has no field-validation option; a raw
+	// apply patch with fieldValidation=Strict is kubectl's --validate=strict.
+	return client.Patch(ctx, obj.GetName(), types.ApplyPatchType, body, po)
 }
 
 func manifestFiles(paths []string) ([]string, error) {

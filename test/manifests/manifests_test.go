@@ -1,11 +1,7 @@
 package manifests
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,16 +11,7 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
 	"github.com/certsweep/certsweep/test/harness"
@@ -102,33 +89,17 @@ func TestEveryFileIsInItsKustomization(t *testing.T) {
 // objects decodes every document of the variant.
 func objects(t *testing.T, variant string) []*unstructured.Unstructured {
 	t.Helper()
-	var out []*unstructured.Unstructured
+	out, err := harness.DecodeManifests(resolve(t, filepath.Join(manifestsDir(t), variant))...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	seen := map[string]bool{}
-	for _, f := range resolve(t, filepath.Join(manifestsDir(t), variant)) {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	for _, u := range out {
+		key := u.GetAPIVersion() + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+		if seen[key] {
+			t.Fatalf("%s appears twice in %s", key, variant)
 		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-		for {
-			var obj map[string]any
-			if err := dec.Decode(&obj); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(obj) == 0 {
-				continue
-			}
-			u := &unstructured.Unstructured{Object: obj}
-			key := u.GetAPIVersion() + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
-			if seen[key] {
-				t.Fatalf("%s: %s appears twice in %s", f, key, variant)
-			}
-			seen[key] = true
-			out = append(out, u)
-		}
+		seen[key] = true
 	}
 	return out
 }
@@ -141,81 +112,25 @@ func TestEveryVariantAppliesWithServerSideDryRun(t *testing.T) {
 	cp := harness.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	a := newApplier(t, cp.Config)
 	// Namespaced objects cannot be dry-run into a namespace that does not
 	// exist, so the namespace itself is created for real.
 	for _, obj := range objects(t, "base") {
 		if obj.GetKind() == "Namespace" {
-			if err := a.apply(ctx, obj, false); err != nil {
+			if _, err := harness.ApplyObjects(ctx, cp.Config, harness.ApplyOptions{}, []*unstructured.Unstructured{obj}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	dryRun := harness.ApplyOptions{DryRun: true, ExplicitNamespaces: true}
 	for _, v := range variants {
 		t.Run(v, func(t *testing.T) {
 			for _, obj := range objects(t, v) {
-				if err := a.apply(ctx, obj, true); err != nil {
-					t.Errorf("%s %s/%s: %v", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+				if _, err := harness.ApplyObjects(ctx, cp.Config, dryRun, []*unstructured.Unstructured{obj}); err != nil {
+					t.Error(err)
 				}
 			}
 		})
 	}
-}
-
-type applier struct {
-	dyn    dynamic.Interface
-	mapper meta.RESTMapper
-}
-
-func newApplier(t *testing.T, cfg *rest.Config) *applier {
-	t.Helper()
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}
-}
-
-// apply is a server-side apply with strict field validation (harness.Apply
-// leaves validation at the server's default, which only warns).
-func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured, dryRun bool) error {
-	gvk := obj.GroupVersionKind()
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return fmt.Errorf("no API serves %s: %w", gvk, err)
-	}
-	var ri dynamic.ResourceInterface = a.dyn.Resource(m.Resource)
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		if obj.GetNamespace() == "" {
-			return fmt.Errorf("%s %s has no namespace; kubectl would put it wherever the user happens to be", gvk.Kind, obj.GetName())
-		}
-		ri = a.dyn.Resource(m.Resource).Namespace(obj.GetNamespace())
-	} else if obj.GetNamespace() != "" {
-		return fmt.Errorf("cluster-scoped %s %s has a namespace", gvk.Kind, obj.GetName())
-	}
-	opts := metav1.ApplyOptions{FieldManager: "certsweep-manifest-test", Force: true}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
-	body, err := obj.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	// The typed Apply helper has no field validation option; a raw PATCH
-	// with fieldValidation=Strict does what kubectl --validate=strict does.
-	_, err = ri.Patch(ctx, obj.GetName(), "application/apply-patch+yaml", body, patchOptions(opts))
-	if apierrors.IsAlreadyExists(err) && !dryRun {
-		return nil
-	}
-	return err
-}
-
-func patchOptions(o metav1.ApplyOptions) metav1.PatchOptions {
-	return metav1.PatchOptions{DryRun: o.DryRun, Force: &o.Force, FieldManager: o.FieldManager, FieldValidation: "Strict"}
 }
 
 // --- settings that must agree with each other ---
