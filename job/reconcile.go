@@ -162,9 +162,10 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 	desired := crt.DeepCopy()
 	d.Retry = retry
 	applyDecisionToStatus(desired, d, now)
-	if d.Action == renew.ActionNone && secretHoldsRequest(it.secret, it.next) {
-		// A run stopped after writing the Secret but before the status:
-		// the issued revision is in place, so record it.
+	adopting := d.Action == renew.ActionNone && secretHoldsRequest(it.secret, it.next)
+	if adopting {
+		// A run stopped (or lost a race) after writing the Secret but before
+		// the status: the issued revision is in place, so record it.
 		rev := nextRevision(crt)
 		desired.Status.Revision = &rev
 	}
@@ -174,11 +175,16 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 		}
 		desired.Status.NextPrivateKeySecretName = nil
 	}
-	stored, _, err := s.writeStatus(ctx, crt, desired)
+	stored, wrote, err := s.writeStatus(ctx, crt, desired)
 	if err != nil {
 		return out, err
 	}
 	it.cert = stored
+	if adopting && wrote {
+		// The revision bump carries the resourceVersion read, so exactly one
+		// run completes each issuance and reports it.
+		out.Result = ResultIssued
+	}
 	if d.Action == renew.ActionNone && d.Ready.Status == "True" {
 		if err := s.pruneRequests(ctx, it); err != nil {
 			return out, err
