@@ -14,7 +14,10 @@ import (
 type SecretWrite struct {
 	Namespace, Name string
 	// ResourceVersion, when set, makes the write fail with a conflict if the
-	// Secret changed since it was read. Empty means "create or take over".
+	// Secret changed since it was read, and takes over every field written.
+	// Empty means the Secret was not read: it is created, or, if it exists,
+	// the write fails with a conflict wherever another field manager owns a
+	// field, so an unseen Secret's key and certificate are never replaced.
 	ResourceVersion string
 	Type            corev1.SecretType
 	Data            map[string][]byte
@@ -33,10 +36,13 @@ func ApplySecret(ctx context.Context, kube kubernetes.Interface, w SecretWrite, 
 		WithData(w.Data).
 		WithLabels(w.Labels).
 		WithAnnotations(w.Annotations)
-	if w.ResourceVersion != "" {
+	// Server-side apply creates a missing object whatever resourceVersion it
+	// is given, so "only if still absent" is expressed by not forcing.
+	force := w.ResourceVersion != ""
+	if force {
 		ac.WithResourceVersion(w.ResourceVersion)
 	}
-	out, err := kube.CoreV1().Secrets(w.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: fieldManager, Force: true})
+	out, err := kube.CoreV1().Secrets(w.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: fieldManager, Force: force})
 	if err != nil {
 		return nil, fmt.Errorf("writing secret %s/%s: %w", w.Namespace, w.Name, err)
 	}

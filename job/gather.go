@@ -46,11 +46,15 @@ type workItem struct {
 	// peerOnly marks a Certificate of another shard: it is never worked on,
 	// but it still counts when deciding who owns a shared secretName.
 	peerOnly bool
+	// visited is set once scan has handed the item on, so a LIST restarted
+	// after an expired continue token never hands it on twice.
+	visited bool
 }
 
-// snapshot is one consistent-enough read of everything a sweep decides on.
-type snapshot struct {
-	items []*workItem
+// release drops what was read for deciding, once the item is done with, so
+// a long sweep's memory stays bounded by the Certificates it holds.
+func (it *workItem) release() {
+	it.secret, it.current, it.next, it.nextKeys, it.owned = nil, nil, nil, nil, nil
 }
 
 // nextRevision is the revision a new issuance of crt will carry.
@@ -79,12 +83,15 @@ func ShardOf(namespace, name string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// gather lists Certificates, their Secrets, next-key Secrets and
-// CertificateRequests in pages and joins them into work items. Secrets are
-// listed by cert-manager's label so the sweep never holds every Secret of
-// the cluster; CertificateRequests other than the current and next revision
-// are reduced to a name and a revision for pruning.
-func (s *Sweeper) gather(ctx context.Context) (*snapshot, error) {
+// scan reads everything a sweep decides on and hands each in-scope
+// Certificate to visit once, as early as it can be decided. Certificates are
+// listed first and kept, because every later object is joined to them; next
+// private keys and CertificateRequests follow, reduced to what deciding
+// needs. Target Secrets come last and are streamed: visit runs for a
+// Certificate as soon as its Secret's page arrives, so the sweep holds one
+// page of Secrets rather than all of them. Certificates whose Secret was not
+// listed are visited at the end.
+func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
 	ns := s.opts.Namespace
 	byUID := map[types.UID]*workItem{}
 	var items []*workItem
@@ -96,7 +103,7 @@ func (s *Sweeper) gather(ctx context.Context) (*snapshot, error) {
 			return "", err
 		}
 		for i := range list.Items {
-			crt := &list.Items[i]
+			crt := detachCertificate(&list.Items[i])
 			if old, ok := byUID[crt.UID]; ok { // a restarted LIST repeats items
 				old.cert = crt
 				continue
@@ -107,46 +114,40 @@ func (s *Sweeper) gather(ctx context.Context) (*snapshot, error) {
 		}
 		return list.Continue, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
-		return &snapshot{}, nil
+	if err != nil || len(items) == 0 {
+		return err
 	}
 
-	// Target Secrets by namespace/name, so each Certificate can find its own.
-	wanted := map[objectKey][]*workItem{}
+	// Certificates by the Secret they name, so each Secret finds its own.
+	groups := map[objectKey][]*workItem{}
 	for _, it := range items {
 		k := objectKey{it.cert.Namespace, it.cert.Spec.SecretName}
-		wanted[k] = append(wanted[k], it)
+		groups[k] = append(groups[k], it)
 	}
-	secretOpts := metav1.ListOptions{
+
+	// Next private keys exist only while an issuance is under way (or was
+	// interrupted), so this LIST is normally empty.
+	keyOpts := metav1.ListOptions{
 		Limit:         s.opts.PageSize,
-		LabelSelector: labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"}.String(),
+		LabelSelector: labels.Set{cmapi.IsNextPrivateKeySecretLabelKey: "true"}.String(),
 	}
-	err = listPages(ctx, "secrets", secretOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+	err = listPages(ctx, "next private key secrets", keyOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
 		list, err := s.kube.CoreV1().Secrets(ns).List(ctx, o)
 		if err != nil {
 			return "", err
 		}
 		for i := range list.Items {
-			sec := &list.Items[i]
-			if sec.Labels[cmapi.IsNextPrivateKeySecretLabelKey] == "true" {
-				if ref := metav1.GetControllerOf(sec); ref != nil {
-					if it, ok := byUID[ref.UID]; ok && !containsSecret(it.nextKeys, sec) {
-						it.nextKeys = append(it.nextKeys, sec)
-					}
+			sec := detachSecret(&list.Items[i])
+			if ref := metav1.GetControllerOf(sec); ref != nil {
+				if it, ok := byUID[ref.UID]; ok && !containsSecret(it.nextKeys, sec) {
+					it.nextKeys = append(it.nextKeys, sec)
 				}
-				continue
-			}
-			for _, it := range wanted[objectKey{sec.Namespace, sec.Name}] {
-				it.secret = sec
 			}
 		}
 		return list.Continue, nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	crOpts := metav1.ListOptions{Limit: s.opts.PageSize}
@@ -173,17 +174,70 @@ func (s *Sweeper) gather(ctx context.Context) (*snapshot, error) {
 		return list.Continue, nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
-	assignSecretOwners(wanted)
-	inScope := items[:0]
-	for _, it := range items {
-		if !it.peerOnly {
-			inScope = append(inScope, it)
+	// Target Secrets: cert-manager labels every Secret it writes, so the
+	// LIST skips the cluster's other Secrets, and next keys were read above.
+	secretOpts := metav1.ListOptions{
+		Limit: s.opts.PageSize,
+		LabelSelector: cmapi.PartOfCertManagerControllerLabelKey + "=true," +
+			cmapi.IsNextPrivateKeySecretLabelKey + "!=true",
+	}
+	visitGroup := func(group []*workItem) {
+		assignGroupOwner(group)
+		for _, it := range group {
+			if !it.peerOnly && !it.visited {
+				it.visited = true
+				visit(it)
+			}
 		}
 	}
-	return &snapshot{items: inScope}, nil
+	err = listPages(ctx, "secrets", secretOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.kube.CoreV1().Secrets(ns).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			group := groups[objectKey{list.Items[i].Namespace, list.Items[i].Name}]
+			if len(group) == 0 {
+				continue
+			}
+			sec := detachSecret(&list.Items[i])
+			for _, it := range group {
+				if !it.visited {
+					it.secret = sec
+				}
+			}
+			visitGroup(group)
+		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if !it.peerOnly && !it.visited {
+			visitGroup(groups[objectKey{it.cert.Namespace, it.cert.Spec.SecretName}])
+		}
+	}
+	return nil
+}
+
+// detachCertificate copies a Certificate out of its LIST page, so keeping it
+// does not keep the whole page, and drops managedFields, which deciding
+// never reads and which is often the larger part of the object.
+func detachCertificate(in *cmapi.Certificate) *cmapi.Certificate {
+	out := *in
+	out.ManagedFields = nil
+	return &out
+}
+
+// detachSecret copies a Secret out of its LIST page. Its managedFields stay:
+// they say which labels and annotations cert-manager's field manager owns.
+func detachSecret(in *corev1.Secret) *corev1.Secret {
+	out := *in
+	return &out
 }
 
 func containsSecret(list []*corev1.Secret, s *corev1.Secret) bool {
@@ -210,46 +264,50 @@ func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
 		if it.current != nil {
 			it.duplicateRequests = true
 		}
-		it.current = cr
+		// Deciding reads only the current request's CSR; the issued
+		// certificate it carries is already in the Secret.
+		current := *cr
+		current.ManagedFields, current.Status.Certificate, current.Status.CA = nil, nil, nil
+		it.current = &current
 	case rev == nextRevision(it.cert):
 		if it.next != nil {
 			it.duplicateRequests = true
 		}
-		it.next = cr
+		next := *cr
+		next.ManagedFields = nil
+		it.next = &next
 	}
 }
 
-// assignSecretOwners applies cert-manager's rule for Certificates sharing a
+// assignGroupOwner applies cert-manager's rule for Certificates sharing a
 // secretName (§9): the Certificate named in the Secret's certificate-name
 // annotation owns it; otherwise the oldest one does (ties by name).
-func assignSecretOwners(groups map[objectKey][]*workItem) {
-	for _, group := range groups {
+func assignGroupOwner(group []*workItem) {
+	for _, it := range group {
+		it.secretOwner = ""
+	}
+	if len(group) < 2 {
+		return
+	}
+	sort.Slice(group, func(i, j int) bool {
+		a, b := group[i].cert, group[j].cert
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		return a.Name < b.Name
+	})
+	owner := group[0].cert.Name
+	if sec := group[0].secret; sec != nil {
+		named := sec.Annotations[cmapi.CertificateNameKey]
 		for _, it := range group {
-			it.secretOwner = ""
-		}
-		if len(group) < 2 {
-			continue
-		}
-		sort.Slice(group, func(i, j int) bool {
-			a, b := group[i].cert, group[j].cert
-			if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-				return a.CreationTimestamp.Before(&b.CreationTimestamp)
-			}
-			return a.Name < b.Name
-		})
-		owner := group[0].cert.Name
-		if sec := group[0].secret; sec != nil {
-			named := sec.Annotations[cmapi.CertificateNameKey]
-			for _, it := range group {
-				if it.cert.Name == named {
-					owner = named
-				}
+			if it.cert.Name == named {
+				owner = named
 			}
 		}
-		for _, it := range group {
-			if it.cert.Name != owner {
-				it.secretOwner = owner
-			}
+	}
+	for _, it := range group {
+		if it.cert.Name != owner {
+			it.secretOwner = owner
 		}
 	}
 }
@@ -307,6 +365,6 @@ func (s *Sweeper) reread(ctx context.Context, namespace, name string) (it *workI
 			group = append(group, &workItem{cert: p, secret: it.secret})
 		}
 	}
-	assignSecretOwners(map[objectKey][]*workItem{{namespace, crt.Spec.SecretName}: group})
+	assignGroupOwner(group)
 	return it, true, nil
 }

@@ -40,9 +40,11 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	cr := it.next
 	switch d.Request {
 	case renew.RequestFailed:
-		// The issuer answered since we last looked: the attempt that made
-		// this request was counted when the request was created.
-		r.counted = true
+		// The issuer answered since we last looked. An external issuer's
+		// attempt was counted when its request was created; an in-process
+		// signature that failed is counted now, in case the run that marked
+		// the request failed stopped before recording it.
+		r.counted = !isCertManagerGroup(crt.Spec.IssuerRef.Group)
 		_, reason, message := issuance.RequestState(cr)
 		return r.fail(ctx, renew.ClassIssuance, reason, message)
 	case renew.RequestStale:
@@ -82,7 +84,12 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		cr = nil
 	}
 
-	if cr == nil || (issuer.SignsInProcess() && !requestIssued(cr)) {
+	if cr == nil && !issuer.SignsInProcess() {
+		// An issuer of another group answers in its own time, so the
+		// attempt is counted before its request exists: a run that stops in
+		// between still backs off. A SelfSigned or CA issuer signs here and
+		// now, and the request it signs is the record of the attempt; any
+		// failure is counted when it is recorded.
 		if err := r.countAttempt(ctx); err != nil {
 			return r.out, err
 		}
@@ -145,7 +152,6 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		if cr, err = s.updateRequestStatus(ctx, cr); err != nil {
 			return r.out, err
 		}
-		s.event(ctx, cr, requestGVK, corev1.EventTypeNormal, "CertificateIssued", "Certificate fetched from issuer successfully")
 	}
 	return r.complete(ctx, cr, key, keySecret, res)
 }

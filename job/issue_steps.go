@@ -162,7 +162,6 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 	}
 
 	var key crypto.Signer
-	eventReason, eventMessage := "Generated", ""
 	if !rotates(crt) && r.it.secret != nil && len(r.it.secret.Data[corev1.TLSPrivateKeyKey]) > 0 {
 		existing, err := issuance.DecodePrivateKey(r.it.secret.Data[corev1.TLSPrivateKeyKey])
 		switch {
@@ -176,8 +175,6 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 				spec.SecretName, renew.PrivateKeyMatchesSpec(existing, spec))}
 		default:
 			key = existing
-			eventReason = "Reused"
-			eventMessage = fmt.Sprintf("Reusing private key stored in existing Secret resource %q", spec.SecretName)
 		}
 	}
 	if key == nil {
@@ -212,10 +209,6 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 	if err != nil {
 		return nil, nil, fmt.Errorf("storing next private key for %s/%s: %w", crt.Namespace, crt.Name, err)
 	}
-	if eventMessage == "" {
-		eventMessage = fmt.Sprintf("Stored new private key in temporary Secret resource %q", created.Name)
-	}
-	s.event(ctx, crt, certificateGVK, corev1.EventTypeNormal, eventReason, eventMessage)
 	r.it.nextKeys = []*corev1.Secret{created}
 	return key, created, nil
 }
@@ -237,7 +230,6 @@ func (r *issuanceRun) createRequest(ctx context.Context, key crypto.Signer, keyS
 	if err != nil {
 		return nil, fmt.Errorf("creating CertificateRequest %s/%s: %w", cr.Namespace, cr.Name, err)
 	}
-	s.event(ctx, crt, certificateGVK, corev1.EventTypeNormal, "Requested", fmt.Sprintf("Created new CertificateRequest resource %q", created.Name))
 	r.it.next = created
 	return created, nil
 }
@@ -314,7 +306,13 @@ func (s *Sweeper) applySecret(ctx context.Context, read *corev1.Secret, namespac
 			w.Type = read.Type
 		}
 	}
-	return issuance.ApplySecret(ctx, s.kube, w, renew.FieldManager)
+	out, err := issuance.ApplySecret(ctx, s.kube, w, renew.FieldManager)
+	if read == nil && apierrors.IsConflict(err) {
+		// A Secret we had not seen is there, and another writer owns its
+		// key or certificate: read it and decide again.
+		return nil, errReread
+	}
+	return out, err
 }
 
 func pairMatches(data map[string][]byte) bool {

@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -32,12 +33,8 @@ type PlanRow struct {
 // Plan gathers exactly what a sweep gathers and asks renew/ the same
 // question, but writes nothing.
 func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
-	snap, err := s.gather(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
-	}
-	rows := make([]PlanRow, 0, len(snap.items))
-	for _, it := range snap.items {
+	var rows []PlanRow
+	err := s.scan(ctx, func(it *workItem) {
 		in := s.input(it)
 		d := renew.Decide(in, s.opts.Decide)
 		row := PlanRow{
@@ -63,7 +60,18 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 			}
 		}
 		rows = append(rows, row)
+		it.release()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
 	}
+	// Secrets stream in their own order; show Certificates in a stable one.
+	sort.Slice(rows, func(i, j int) bool {
+		if rows[i].Namespace != rows[j].Namespace {
+			return rows[i].Namespace < rows[j].Namespace
+		}
+		return rows[i].Name < rows[j].Name
+	})
 	return rows, nil
 }
 

@@ -26,10 +26,14 @@ var certificateGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind)
 // reconcile decides and acts for one Certificate. A write conflict means
 // someone else changed the object since we read it, so we read it again and
 // decide again rather than overwrite their change.
-func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget) Outcome {
+//
+// decided, when not nil, is a decision already made on it; it is used for
+// the first attempt only, since a re-read item is decided afresh.
+func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) Outcome {
 	ns, name := it.cert.Namespace, it.cert.Name
 	for attempt := 1; ; attempt++ {
-		out, err := s.reconcileOnce(ctx, it, issuers, b)
+		out, err := s.reconcileOnce(ctx, it, issuers, b, decided)
+		decided = nil
 		if err == nil {
 			return out
 		}
@@ -64,23 +68,30 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 }
 
 // reconcileOnce makes one decision and carries it out.
-func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget) (Outcome, error) {
+func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (Outcome, error) {
 	crt := it.cert
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name}
 	if it.duplicateRequests {
 		out.Reason = "DuplicateRequests"
 		return out, fmt.Errorf("more than one CertificateRequest claims the same revision of %s/%s; delete the extra one", crt.Namespace, crt.Name)
 	}
-	d := renew.Decide(s.input(it), s.opts.Decide)
+	var d renew.Decision
+	if decided != nil {
+		d = *decided
+	} else {
+		d = renew.Decide(s.input(it), s.opts.Decide)
+	}
 	out.Action, out.Reason, out.Message, out.NextLook = d.Action, d.Reason, d.Message, d.NextLook
 	for _, w := range d.Warnings {
 		s.opts.Logger.Warn(w, "certificate", crt.Namespace+"/"+crt.Name)
 	}
 	switch d.Action {
 	case renew.ActionIssue:
-		if it.secret == nil && !it.secretRead {
-			// The labelled LIST cannot see a Secret the user made without
-			// cert-manager's label; look once before issuing over it.
+		if it.secret == nil && !it.secretRead && crt.Status.Revision != nil {
+			// Issued before, yet its Secret is not among the labelled ones:
+			// it may predate cert-manager's label, so look once rather than
+			// issue over it. A never-issued Certificate skips this read; its
+			// first Secret write refuses to take over another writer's key.
 			if err := s.readSecret(ctx, it); err != nil {
 				return out, err
 			}

@@ -10,6 +10,8 @@ import (
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/certsweep/certsweep/renew"
 )
 
 // Sweeper runs sweeps. It is cheap to build and holds nothing between runs
@@ -30,14 +32,42 @@ func New(kube kubernetes.Interface, cm cmclient.Interface, opts Options) *Sweepe
 // be reached, or listing is forbidden), as opposed to one Certificate failing.
 var ErrRunImpossible = errors.New("the sweep could not run")
 
-// Run performs one sweep over every Certificate in scope.
+// Run performs one sweep over every Certificate in scope. Certificates are
+// decided while their Secrets stream in; those with nothing to issue are
+// settled there and then, and the ones to issue or repair are collected and
+// worked on once the listing is done, CA certificates first.
 func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	started := s.opts.Now()
-	snap, err := s.gather(ctx)
+	report := &Report{}
+	b := s.newBudget(started)
+	issuers := newIssuerCache(s)
+	var mu sync.Mutex
+	var pending []*workItem
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	err := s.scan(ctx, func(it *workItem) {
+		g.Go(func() error {
+			d := renew.Decide(s.input(it), s.opts.Decide)
+			if d.Action == renew.ActionIssue || d.Action == renew.ActionRewriteSecret {
+				mu.Lock()
+				pending = append(pending, it)
+				mu.Unlock()
+				return nil
+			}
+			out := s.reconcile(gctx, it, issuers, b, &d)
+			it.release()
+			mu.Lock()
+			report.add(out)
+			mu.Unlock()
+			return nil
+		})
+	})
+	_ = g.Wait() // workers never return errors; failures are in the report
+	issuers.flushStatus(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
 	}
-	report := s.work(ctx, snap.items, started)
+	s.work(ctx, pending, b, report)
 	report.Duration = s.opts.Now().Sub(started)
 	return report, nil
 }
@@ -57,7 +87,8 @@ func (s *Sweeper) Reconcile(ctx context.Context, names []ObjectRef) (*Report, er
 			items = append(items, it)
 		}
 	}
-	report := s.work(ctx, items, started)
+	report := &Report{}
+	s.work(ctx, items, s.newBudget(started), report)
 	report.Duration = s.opts.Now().Sub(started)
 	return report, nil
 }
@@ -65,14 +96,18 @@ func (s *Sweeper) Reconcile(ctx context.Context, names []ObjectRef) (*Report, er
 // ObjectRef names a Certificate to reconcile.
 type ObjectRef struct{ Namespace, Name string }
 
-// work decides and acts on each item with bounded concurrency.
-func (s *Sweeper) work(ctx context.Context, items []*workItem, started time.Time) *Report {
-	report := &Report{}
+// newBudget is this run's allowance of new issuances.
+func (s *Sweeper) newBudget(started time.Time) *budget {
 	var deadline time.Time
 	if s.opts.Deadline > 0 {
 		deadline = started.Add(s.opts.Deadline)
 	}
-	budget := newBudget(s.opts.MaxIssuances, deadline, s.opts.Now)
+	return newBudget(s.opts.MaxIssuances, deadline, s.opts.Now)
+}
+
+// work decides and acts on each item with bounded concurrency, adding the
+// outcomes to report.
+func (s *Sweeper) work(ctx context.Context, items []*workItem, b *budget, report *Report) {
 	// CA certificates go first, and the rest then resolve their issuers
 	// afresh, so a SelfSigned -> CA -> leaf chain completes in one run
 	// instead of the leaves failing on a CA Secret that is about to exist.
@@ -94,7 +129,8 @@ func (s *Sweeper) work(ctx context.Context, items []*workItem, started time.Time
 		g.SetLimit(s.opts.Concurrency)
 		for _, it := range phase {
 			g.Go(func() error {
-				out := s.reconcile(gctx, it, issuers, budget)
+				out := s.reconcile(gctx, it, issuers, b, nil)
+				it.release()
 				mu.Lock()
 				report.add(out)
 				mu.Unlock()
@@ -104,7 +140,6 @@ func (s *Sweeper) work(ctx context.Context, items []*workItem, started time.Time
 		_ = g.Wait() // workers never return errors; failures are in the report
 		issuers.flushStatus(ctx)
 	}
-	return report
 }
 
 // budget limits how many issuances a run starts, by count and by deadline.

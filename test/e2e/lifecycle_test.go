@@ -75,6 +75,14 @@ func TestCrashAtEveryStepRecovers(t *testing.T) {
 	if total < 5 {
 		t.Fatalf("implausibly few writes for an issuance: %d", total)
 	}
+	// The write budget of an issuance: key, request, its signature, Secret,
+	// status, one event, and removing the key.
+	if total > 7 {
+		t.Fatalf("a clean issuance should make at most 7 writes, made %d: %v", total, counter.Snapshot().Writes())
+	}
+	if gets := counter.Count("get"); gets != 0 {
+		t.Fatalf("a new Certificate should need no GET, made %d: %v", gets, counter.Snapshot())
+	}
 
 	for allow := 0; allow < total; allow++ {
 		name := fmt.Sprintf("crash-%d", allow)

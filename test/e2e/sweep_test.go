@@ -220,3 +220,69 @@ func TestBrokenCertificatesDoNotStopOthers(t *testing.T) {
 }
 
 var _ = job.ResultIssued
+
+// TestUnlabelledSecretIsReadBeforeItIsReplaced: a Secret another tool made
+// without cert-manager's label is invisible to the labelled LIST. A
+// never-issued Certificate naming it issues without reading it first, but
+// its first Secret write refuses to take over the other tool's fields; the
+// sweep then reads the Secret and replaces the pair as cert-manager would,
+// keeping the other tool's extra key, with one CertificateRequest.
+func TestUnlabelledSecretIsReadBeforeItIsReplaced(t *testing.T) {
+	e := newEnv(t)
+	e.withCA()
+	e.run()
+	keyPEM, certPEM := selfSignedPEM(t, "someone-else")
+	e.create(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "site-tls", Namespace: e.ns},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSPrivateKeyKey: keyPEM, corev1.TLSCertKey: certPEM, "extra": []byte("kept")},
+	})
+	e.create(certificate("site", issuerRef("ca")))
+	if rep := e.run(); rep.Issued != 1 {
+		t.Fatalf("want one issuance: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	e.requireReady("site", 1)
+	if crs := e.requests("site"); len(crs) != 1 {
+		t.Fatalf("want exactly one CertificateRequest, got %d", len(crs))
+	}
+	sec := e.secret("site-tls")
+	leaf := parseSecret(t, sec).chain[0] // parseSecret checks the new key matches it
+	if leaf.Subject.CommonName == "someone-else" || leaf.Issuer.CommonName == "someone-else" {
+		t.Fatalf("the other tool's certificate is still there: %v", leaf.Subject)
+	}
+	if string(sec.Data["extra"]) != "kept" || sec.Labels[cmapi.PartOfCertManagerControllerLabelKey] != "true" {
+		t.Fatalf("extra key or label wrong: extra=%q labels=%v", sec.Data["extra"], sec.Labels)
+	}
+}
+
+// TestIssuedCertificateWithUnlabelledSecretIsNotReissued: a Certificate
+// issued before whose Secret lost cert-manager's label (as Secrets written
+// by older cert-manager versions never had it) is read once and repaired in
+// place, not reissued.
+func TestIssuedCertificateWithUnlabelledSecretIsNotReissued(t *testing.T) {
+	e := newEnv(t)
+	e.withCA()
+	e.create(certificate("site", issuerRef("ca")))
+	e.run()
+	sec := e.secret("site-tls")
+	before := parseSecret(t, sec).chain[0].SerialNumber
+	delete(sec.Labels, cmapi.PartOfCertManagerControllerLabelKey)
+	if _, err := e.kube.CoreV1().Secrets(e.ns).Update(e.ctx(), sec, metav1.UpdateOptions{FieldManager: "legacy"}); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.run()
+	if rep.Issued != 0 {
+		t.Fatalf("an issued Certificate was reissued because its Secret is unlabelled: %s", rep.Summary())
+	}
+	e.requireReady("site", 1)
+	sec = e.secret("site-tls")
+	if parseSecret(t, sec).chain[0].SerialNumber.Cmp(before) != 0 {
+		t.Fatal("the certificate changed")
+	}
+	if sec.Labels[cmapi.PartOfCertManagerControllerLabelKey] != "true" {
+		t.Fatalf("label not restored: %v", sec.Labels)
+	}
+	if crs := e.requests("site"); len(crs) != 1 {
+		t.Fatalf("want the one CertificateRequest, got %d", len(crs))
+	}
+}
