@@ -1,6 +1,7 @@
 package renew
 
 import (
+	"crypto/x509"
 	"fmt"
 	"slices"
 	"time"
@@ -59,6 +60,21 @@ type evaluation struct {
 	contents *SecretContents
 	// renewal is known when the leaf decodes.
 	renewal renewalPlan
+	// currentCSR memoises the decoded CSR of current: both chains read it.
+	currentCSR struct {
+		done bool
+		csr  *x509.CertificateRequest
+		err  error
+	}
+}
+
+// decodedCurrentCSR decodes the current request's CSR once per decision.
+func (e *evaluation) decodedCurrentCSR() (*x509.CertificateRequest, error) {
+	if !e.currentCSR.done {
+		e.currentCSR.csr, e.currentCSR.err = decodeCSR(e.current.Spec.Request)
+		e.currentCSR.done = true
+	}
+	return e.currentCSR.csr, e.currentCSR.err
 }
 
 // renewalPlan is when the current leaf renews.
@@ -156,7 +172,7 @@ func secretKeyDiffersFromCurrentRequest(e *evaluation) (string, string, bool) {
 	if e.current == nil {
 		return "", "", false
 	}
-	csr, err := decodeCSR(e.current.Spec.Request)
+	csr, err := e.decodedCurrentCSR()
 	if err != nil {
 		return ReasonInvalidCertificateRequest, fmt.Sprintf("Failed to decode current CertificateRequest: %v", err), true
 	}
@@ -179,7 +195,11 @@ func issuedForDifferentSpec(e *evaluation) (string, string, bool) {
 		}
 		return "", "", false
 	}
-	v, err := RequestMatchesSpec(e.current, e.crt.Spec)
+	csr, err := e.decodedCurrentCSR()
+	var v []string
+	if err == nil {
+		v, err = requestMatchesSpec(e.current, csr, e.crt.Spec)
+	}
 	if err != nil {
 		// An unreadable request says nothing about the Secret, which may
 		// well be fine; cert-manager does not reissue for it either.

@@ -101,6 +101,12 @@ func RequestMatchesSpec(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec
 	if err != nil {
 		return nil, fmt.Errorf("CertificateRequest %q: %w", cr.Name, err)
 	}
+	return requestMatchesSpec(cr, csr, spec)
+}
+
+// requestMatchesSpec is RequestMatchesSpec on a CSR already decoded, which
+// a decision reuses rather than parse the same request three times.
+func requestMatchesSpec(cr *cmapi.CertificateRequest, csr *x509.CertificateRequest, spec cmapi.CertificateSpec) ([]string, error) {
 	subject := cmapi.X509Subject{}
 	if spec.Subject != nil {
 		subject = *spec.Subject
