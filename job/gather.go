@@ -49,6 +49,9 @@ type workItem struct {
 	// visited is set once scan has handed the item on, so a LIST restarted
 	// after an expired continue token never hands it on twice.
 	visited bool
+	// settledClean is set when settle found the Certificate up to date and
+	// its own Secret's owner, the state in which next keys are deleted.
+	settledClean bool
 }
 
 // release drops what was read for deciding, once the item is done with, so
@@ -85,13 +88,18 @@ func ShardOf(namespace, name string, n int) int {
 
 // scan reads everything a sweep decides on and hands each in-scope
 // Certificate to visit once, as early as it can be decided. Certificates are
-// listed first and kept, because every later object is joined to them; next
-// private keys and CertificateRequests follow, reduced to what deciding
-// needs. Target Secrets come last and are streamed: visit runs for a
-// Certificate as soon as its Secret's page arrives, so the sweep holds one
-// page of Secrets rather than all of them. Certificates whose Secret was not
-// listed are visited at the end.
-func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
+// listed first and kept, because every later object is joined to them;
+// CertificateRequests follow, reduced to what deciding needs. Secrets come
+// last and are streamed: visit runs for a Certificate as soon as its
+// Secret's page arrives, so the sweep holds one page of Secrets rather than
+// all of them. Certificates whose Secret was not listed are visited at the
+// end.
+//
+// Next private key Secrets arrive in the same stream, in no particular order
+// relative to the Certificate's own Secret. One that arrives after its
+// Certificate was visited goes to lateKey instead, since deciding never
+// needs it and a worker may already be acting on the item.
+func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(*workItem, *corev1.Secret)) error {
 	ns := s.opts.Namespace
 	byUID := map[types.UID]*workItem{}
 	var items []*workItem
@@ -125,31 +133,6 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
 		groups[k] = append(groups[k], it)
 	}
 
-	// Next private keys exist only while an issuance is under way (or was
-	// interrupted), so this LIST is normally empty.
-	keyOpts := metav1.ListOptions{
-		Limit:         s.opts.PageSize,
-		LabelSelector: labels.Set{cmapi.IsNextPrivateKeySecretLabelKey: "true"}.String(),
-	}
-	err = listPages(ctx, "next private key secrets", keyOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
-		list, err := s.kube.CoreV1().Secrets(ns).List(ctx, o)
-		if err != nil {
-			return "", err
-		}
-		for i := range list.Items {
-			sec := detachSecret(&list.Items[i])
-			if ref := metav1.GetControllerOf(sec); ref != nil {
-				if it, ok := byUID[ref.UID]; ok && !containsSecret(it.nextKeys, sec) {
-					it.nextKeys = append(it.nextKeys, sec)
-				}
-			}
-		}
-		return list.Continue, nil
-	})
-	if err != nil {
-		return err
-	}
-
 	crOpts := metav1.ListOptions{Limit: s.opts.PageSize}
 	seenCR := map[types.UID]bool{}
 	err = listPages(ctx, "certificaterequests", crOpts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
@@ -177,12 +160,11 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
 		return err
 	}
 
-	// Target Secrets: cert-manager labels every Secret it writes, so the
-	// LIST skips the cluster's other Secrets, and next keys were read above.
+	// cert-manager labels every Secret it writes, next keys included, so
+	// the LIST skips the cluster's other Secrets.
 	secretOpts := metav1.ListOptions{
-		Limit: s.opts.PageSize,
-		LabelSelector: cmapi.PartOfCertManagerControllerLabelKey + "=true," +
-			cmapi.IsNextPrivateKeySecretLabelKey + "!=true",
+		Limit:         s.opts.PageSize,
+		LabelSelector: labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"}.String(),
 	}
 	visitGroup := func(group []*workItem) {
 		assignGroupOwner(group)
@@ -199,6 +181,10 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
 			return "", err
 		}
 		for i := range list.Items {
+			if list.Items[i].Labels[cmapi.IsNextPrivateKeySecretLabelKey] == "true" {
+				s.fileNextKey(byUID, detachSecret(&list.Items[i]), lateKey)
+				continue
+			}
 			group := groups[objectKey{list.Items[i].Namespace, list.Items[i].Name}]
 			if len(group) == 0 {
 				continue
@@ -222,6 +208,25 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem)) error {
 		}
 	}
 	return nil
+}
+
+// fileNextKey attaches a next private key Secret to the Certificate that
+// controls it, or hands it to lateKey when that Certificate was visited.
+func (s *Sweeper) fileNextKey(byUID map[types.UID]*workItem, sec *corev1.Secret, lateKey func(*workItem, *corev1.Secret)) {
+	ref := metav1.GetControllerOf(sec)
+	if ref == nil {
+		return
+	}
+	it, ok := byUID[ref.UID]
+	if !ok || it.peerOnly {
+		return
+	}
+	switch {
+	case it.visited:
+		lateKey(it, sec)
+	case !containsSecret(it.nextKeys, sec):
+		it.nextKeys = append(it.nextKeys, sec)
+	}
 }
 
 // detachCertificate copies a Certificate out of its LIST page, so keeping it

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/certsweep/certsweep/renew"
 )
@@ -61,7 +62,7 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 		}
 		rows = append(rows, row)
 		it.release()
-	})
+	}, func(*workItem, *corev1.Secret) {})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
 	}

@@ -154,6 +154,7 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 	}
 	retry := d.Retry
 	if d.Action == renew.ActionNone && it.secretOwner == "" {
+		it.settledClean = true
 		// Up to date: any retry state left is from an attempt that in fact
 		// succeeded (or was overtaken), so it is cleared.
 		if !retry.IsZero() {

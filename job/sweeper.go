@@ -9,6 +9,7 @@ import (
 
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/certsweep/certsweep/renew"
@@ -43,6 +44,11 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	issuers := newIssuerCache(s)
 	var mu sync.Mutex
 	var pending []*workItem
+	type lateKey struct {
+		it  *workItem
+		key *corev1.Secret
+	}
+	var late []lateKey
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
 	err := s.scan(ctx, func(it *workItem) {
@@ -61,11 +67,30 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 			mu.Unlock()
 			return nil
 		})
+	}, func(it *workItem, key *corev1.Secret) {
+		late = append(late, lateKey{it, key})
 	})
 	_ = g.Wait() // workers never return errors; failures are in the report
 	issuers.flushStatus(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
+	}
+	// Next keys that arrived after their Certificate was decided: an
+	// issuance still to come adopts its key; an up-to-date Certificate's
+	// leftover key is removed, as settle would have done.
+	pendingSet := make(map[*workItem]bool, len(pending))
+	for _, it := range pending {
+		pendingSet[it] = true
+	}
+	for _, l := range late {
+		switch {
+		case pendingSet[l.it]:
+			l.it.nextKeys = append(l.it.nextKeys, l.key)
+		case l.it.settledClean:
+			if err := s.deleteNextKey(ctx, l.key); err != nil {
+				s.opts.Logger.Warn("could not remove a leftover next private key", "secret", l.key.Namespace+"/"+l.key.Name, "error", err)
+			}
+		}
 	}
 	s.work(ctx, pending, b, report)
 	report.Duration = s.opts.Now().Sub(started)
