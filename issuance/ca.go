@@ -171,7 +171,8 @@ func parseCASecret(secret *corev1.Secret) (*caKeyPair, error) {
 }
 
 // Ready reads the CA Secret and judges it as CheckCA does, for the issuer's
-// own Ready condition. It bypasses the key pair kept for signing.
+// own Ready condition. A ready key pair is kept for signing, so a sweep that
+// checks and then signs reads the Secret once.
 func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err error) {
 	secret, err := c.getSecret(ctx, c.namespace, c.spec.SecretName)
 	if apierrors.IsNotFound(err) {
@@ -181,6 +182,15 @@ func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err
 		return false, "", "", err
 	}
 	ready, reason, message = CheckCA(secret)
+	if ready {
+		if kp, err := parseCASecret(secret); err == nil {
+			c.mu.Lock()
+			if c.loaded == nil {
+				c.loaded = kp
+			}
+			c.mu.Unlock()
+		}
+	}
 	return ready, reason, message, nil
 }
 
