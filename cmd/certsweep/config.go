@@ -24,7 +24,7 @@ type config struct {
 	Selector                 string        `envconfig:"SELECTOR" desc:"label selector for Certificates, e.g. team=web"`
 	ClusterResourceNamespace string        `envconfig:"CLUSTER_RESOURCE_NAMESPACE" default:"cert-manager" desc:"namespace of ClusterIssuers' CA Secrets"`
 	Approve                  bool          `envconfig:"APPROVE" default:"true" desc:"approve the CertificateRequests certsweep creates; false leaves it to an external approver"`
-	Concurrency              int           `envconfig:"CONCURRENCY" desc:"Certificates worked on at once (default: 2 x GOMAXPROCS)"`
+	Concurrency              int           `envconfig:"CONCURRENCY" desc:"Certificates worked on at once (default: 8 x GOMAXPROCS)"`
 	PageSize                 int64         `envconfig:"PAGE_SIZE" default:"500" desc:"LIST page size"`
 	Schedule                 string        `envconfig:"SCHEDULE" desc:"the CronJob's cron schedule; certificates due before the next run are renewed now"`
 	RenewJitter              time.Duration `envconfig:"RENEW_JITTER" default:"0s" desc:"spread renewals earlier by a stable per-certificate offset up to this duration"`
@@ -35,8 +35,8 @@ type config struct {
 	Deadline                 time.Duration `envconfig:"DEADLINE" default:"0s" desc:"stop starting new issuances this long after the run starts (0: no deadline)"`
 	MaxIssuances             int           `envconfig:"MAX_ISSUANCES" default:"0" desc:"cap on issuances started per run (0: no cap)"`
 	Shards                   int           `envconfig:"SHARDS" default:"1" desc:"number of shards of an Indexed Job; this instance takes JOB_COMPLETION_INDEX"`
-	KubeQPS                  float32       `envconfig:"KUBE_QPS" default:"50" desc:"client-side request rate to the API server"`
-	KubeBurst                int           `envconfig:"KUBE_BURST" default:"100" desc:"client-side request burst"`
+	KubeQPS                  float32       `envconfig:"KUBE_QPS" default:"1000" desc:"client-side request rate to the API server (API Priority and Fairness governs the server side)"`
+	KubeBurst                int           `envconfig:"KUBE_BURST" default:"2000" desc:"client-side request burst"`
 	EventFile                string        `envconfig:"EVENT_FILE" desc:"run: reconcile what the CloudEvent in this file names (Knative JobSink mounts it at /etc/jobsink-event/event), or sweep for a ping"`
 	RequestTimeout           time.Duration `envconfig:"REQUEST_TIMEOUT" default:"240s" desc:"serve: time allowed per event; new issuances stop at three quarters of it (match the Knative Service's timeoutSeconds)"`
 	Port                     int           `envconfig:"PORT" default:"8080" desc:"serve: HTTP port (plain PORT, as Knative sets it, is read too)"`
@@ -56,7 +56,11 @@ func loadConfig() (*config, error) {
 		return nil, configError{fmt.Errorf("reading CERTSWEEP_* settings: %w", err)}
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 2 * runtime.GOMAXPROCS(0)
+		// Issuing is mostly waiting on API round trips, so several workers
+		// per core keep the server busy; the CPU-bound part (RSA keys) is
+		// bounded by the cores whatever the count, so the default scales
+		// with them rather than being fixed.
+		c.Concurrency = 8 * runtime.GOMAXPROCS(0)
 	}
 	if c.BackoffTemporaryMin < 0 || c.BackoffTemporaryMax < c.BackoffTemporaryMin ||
 		c.BackoffIssuanceMin < 0 || c.BackoffIssuanceMax < c.BackoffIssuanceMin {
