@@ -14,7 +14,7 @@ TEST_FLAGS  ?= -p 2 -timeout 20m
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/certsweep
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/certsweep
 
 ## test: formatting, vet, staticcheck, then every test (unit and end-to-end).
 test: lint
@@ -43,5 +43,14 @@ fuzz:
 demo: build
 	$(GO) run ./test/demo -certsweep $(BIN) -examples manifests/examples $(if $(KEEP),-keep)
 
+## bench: the scale benchmarks. Go benchmarks of the hot paths, then the
+## certsweep binary against a local control plane at each size in
+## BENCH_SIZES; writes docs/performance.md and docs/performance.png.
+BENCH_SIZES ?= 1000,5000,10000,20000
+bench: build
+	@mkdir -p .bench
+	$(GO) test -run '^$$' -bench . -benchtime 200ms ./renew/ ./issuance/ | tee .bench/micro.txt
+	$(GO) run ./test/bench -certsweep $(BIN) -sizes $(BENCH_SIZES) -micro .bench/micro.txt
+
 clean:
-	rm -rf bin .demo
+	rm -rf bin .demo .bench

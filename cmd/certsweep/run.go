@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/certsweep/certsweep/job"
@@ -75,7 +76,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stdout, rep.Summary())
+	logMemory(logger)
 	return nil
+}
+
+// logMemory reports, at debug level, what the Go runtime holds at the end
+// of a run: HeapSys never shrinks below the heap's high-water mark, so it
+// shows the peak heap a run needed (make bench reads it).
+func logMemory(logger *slog.Logger) {
+	if !logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	logger.Debug("memory", "heapSysBytes", ms.HeapSys, "heapInuseBytes", ms.HeapInuse,
+		"totalAllocBytes", ms.TotalAlloc, "sysBytes", ms.Sys, "gcCycles", ms.NumGC)
 }
 
 // runEvent handles the one event a JobSink started this Job for.

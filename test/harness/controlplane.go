@@ -388,3 +388,9 @@ func randomHex(n int) (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
+
+// PIDs returns the process IDs of etcd and kube-apiserver, so a benchmark
+// can read how much CPU the control plane itself spent.
+func (cp *ControlPlane) PIDs() (etcd, apiserver int) {
+	return cp.etcd.cmd.Process.Pid, cp.apiserver.cmd.Process.Pid
+}
