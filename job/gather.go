@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,8 +36,9 @@ type workItem struct {
 	// direct read rather than inferred from the labelled LIST, which cannot
 	// see a pre-existing Secret that lacks cert-manager's label.
 	secretRead bool
-	current    *cmapi.CertificateRequest
-	next       *cmapi.CertificateRequest
+	// current is what deciding needs of the current revision's request.
+	current *requestSummary
+	next    *cmapi.CertificateRequest
 	// duplicateRequests is set when more than one request claims the current
 	// or next revision; cert-manager refuses to decide in that state too.
 	duplicateRequests bool
@@ -229,6 +231,41 @@ func (s *Sweeper) fileNextKey(byUID map[types.UID]*workItem, sec *corev1.Secret,
 	}
 }
 
+// requestSummary keeps of the current revision's request only what
+// deciding compares with the spec: its CSR and the spec fields the CSR does
+// not carry. Every Certificate holds one for the whole sweep, so its status
+// (including the certificate already in the Secret) and its metadata are
+// dropped; a full CertificateRequest value is several times larger.
+type requestSummary struct {
+	name      string
+	csr       []byte
+	isCA      bool
+	usages    []cmapi.KeyUsage
+	duration  *metav1.Duration
+	issuerRef cmmeta.IssuerReference
+}
+
+func summarize(cr *cmapi.CertificateRequest) *requestSummary {
+	return &requestSummary{
+		name: cr.Name, csr: cr.Spec.Request, isCA: cr.Spec.IsCA,
+		usages: cr.Spec.Usages, duration: cr.Spec.Duration, issuerRef: cr.Spec.IssuerRef,
+	}
+}
+
+// request rebuilds the part of the CertificateRequest that deciding reads,
+// for the one decision that needs it; nil stays nil.
+func (r *requestSummary) request() *cmapi.CertificateRequest {
+	if r == nil {
+		return nil
+	}
+	return &cmapi.CertificateRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: r.name},
+		Spec: cmapi.CertificateRequestSpec{
+			Request: r.csr, IsCA: r.isCA, Usages: r.usages, Duration: r.duration, IssuerRef: r.issuerRef,
+		},
+	}
+}
+
 // detachCertificate copies a Certificate out of its LIST page, so keeping it
 // does not keep the whole page, and drops managedFields, which deciding
 // never reads and which is often the larger part of the object.
@@ -269,11 +306,7 @@ func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
 		if it.current != nil {
 			it.duplicateRequests = true
 		}
-		// Deciding reads only the current request's CSR; the issued
-		// certificate it carries is already in the Secret.
-		current := *cr
-		current.ManagedFields, current.Status.Certificate, current.Status.CA = nil, nil, nil
-		it.current = &current
+		it.current = summarize(cr)
 	case rev == nextRevision(it.cert):
 		if it.next != nil {
 			it.duplicateRequests = true

@@ -196,7 +196,7 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	if err := s.deleteNextKey(ctx, keySecret); err != nil {
 		return r.out, err
 	}
-	it.current, it.next = cr, nil
+	it.current, it.next = summarize(cr), nil
 	if !ownsRequest(it.owned, cr.Name) {
 		it.owned = append(it.owned, requestRef{Name: cr.Name, Revision: rev})
 	}

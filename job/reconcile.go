@@ -122,7 +122,7 @@ func (s *Sweeper) input(it *workItem) renew.Input {
 	return renew.Input{
 		Certificate:    it.cert,
 		Secret:         it.secret,
-		CurrentRequest: it.current,
+		CurrentRequest: it.current.request(),
 		NextRequest:    it.next,
 		SecretOwner:    it.secretOwner,
 		SignsInProcess: isCertManagerGroup(it.cert.Spec.IssuerRef.Group),
