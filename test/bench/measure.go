@@ -252,10 +252,10 @@ func lastLines(s string, n int) string {
 }
 
 // rawList is the floor a no-op sweep is held to: the same paginated LISTs
-// certsweep makes (Certificates, next keys, CertificateRequests, labelled
-// Secrets), decoded into the same typed objects over the same encodings
-// (protobuf for Secrets, JSON for the CRDs), through a fresh client as a new
-// process would have, and nothing else.
+// certsweep makes (Certificates, CertificateRequests, Secrets carrying
+// cert-manager's label), decoded into the same typed objects over the same
+// encodings (protobuf for Secrets, JSON for the CRDs), through a fresh
+// client as a new process would have, and nothing else.
 func rawList(ctx context.Context, cfg *rest.Config) (time.Duration, int, error) {
 	start := time.Now()
 	kcfg := rest.CopyConfig(cfg)
@@ -273,55 +273,56 @@ func rawList(ctx context.Context, cfg *rest.Config) (time.Duration, int, error) 
 		return 0, 0, err
 	}
 	objects := 0
-	page := func(opts *metav1.ListOptions, cont string) bool {
-		opts.Continue = cont
-		return cont != ""
-	}
-	opts := metav1.ListOptions{Limit: 500}
-	for {
+	err = eachPage(ctx, "", func(opts metav1.ListOptions) (string, error) {
 		list, err := cm.CertmanagerV1().Certificates(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return 0, 0, err
+			return "", err
 		}
 		objects += len(list.Items)
-		if !page(&opts, list.Continue) {
-			break
-		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return 0, 0, err
 	}
-	opts = metav1.ListOptions{Limit: 500, LabelSelector: cmapi.IsNextPrivateKeySecretLabelKey + "=true"}
-	for {
-		list, err := kube.CoreV1().Secrets(benchNamespace).List(ctx, opts)
-		if err != nil {
-			return 0, 0, err
-		}
-		objects += len(list.Items)
-		if !page(&opts, list.Continue) {
-			break
-		}
-	}
-	opts = metav1.ListOptions{Limit: 500}
-	for {
+	err = eachPage(ctx, "", func(opts metav1.ListOptions) (string, error) {
 		list, err := cm.CertmanagerV1().CertificateRequests(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return 0, 0, err
+			return "", err
 		}
 		objects += len(list.Items)
-		if !page(&opts, list.Continue) {
-			break
-		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return 0, 0, err
 	}
-	opts = metav1.ListOptions{Limit: 500, LabelSelector: cmapi.PartOfCertManagerControllerLabelKey + "=true," + cmapi.IsNextPrivateKeySecretLabelKey + "!=true"}
-	for {
+	err = eachPage(ctx, cmapi.PartOfCertManagerControllerLabelKey+"=true", func(opts metav1.ListOptions) (string, error) {
 		list, err := kube.CoreV1().Secrets(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return 0, 0, err
+			return "", err
 		}
 		objects += len(list.Items)
-		if !page(&opts, list.Continue) {
-			break
+		return list.Continue, nil
+	})
+	return time.Since(start), objects, err
+}
+
+// eachPage walks a LIST in pages of 500, as certsweep does by default;
+// page fetches one page and returns the continue token.
+func eachPage(ctx context.Context, selector string, page func(metav1.ListOptions) (string, error)) error {
+	opts := metav1.ListOptions{Limit: 500, LabelSelector: selector}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
+		next, err := page(opts)
+		if err != nil {
+			return err
+		}
+		if next == "" {
+			return nil
+		}
+		opts.Continue = next
 	}
-	return time.Since(start), objects, nil
 }
 
 // coldStart measures from just before the process is started to the moment

@@ -105,7 +105,7 @@ func writeReport(path, plotPath string, res results) error {
 		p(" Default settings.")
 	}
 	p("\n- Wall time is measured around the process. CPU time and peak RSS come from the kernel's accounting of the process (rusage); the Go heap is the `heapSysBytes` certsweep logs at exit, the heap's high-water mark. Requests are counted by the API server (`apiserver_request_total`, certsweep's resources only). Server CPU is what etcd and kube-apiserver spent during the run, from /proc.\n")
-	p("- The floor is the raw paginated LIST of the same objects certsweep lists (Certificates, next-key Secrets, CertificateRequests, labelled Secrets), by a fresh client with the same encodings (protobuf for Secrets, JSON for the CRDs), decoded into the same types, and nothing else. Floor and no-op sweeps alternate, %d of each; medians are reported.\n", res.Repeats)
+	p("- The floor is the raw paginated LIST of the same objects certsweep lists (Certificates, CertificateRequests, Secrets carrying cert-manager's label), by a fresh client with the same encodings (protobuf for Secrets, JSON for the CRDs), decoded into the same types, and nothing else. Floor and no-op sweeps alternate, %d of each; medians are reported.\n", res.Repeats)
 	p("- Mixed: every 50th Certificate gets a new DNS name (2%%), then one sweep; the resourceVersions of every Certificate and Secret before and after show which ones it wrote to.\n\n")
 
 	p("## Targets\n\n")

@@ -140,41 +140,36 @@ type versions map[string][2]string
 
 func readVersions(ctx context.Context, kube kubernetes.Interface, cm cmclient.Interface) (versions, error) {
 	out := versions{}
-	opts := metav1.ListOptions{Limit: 500}
-	for {
+	err := eachPage(ctx, "", func(opts metav1.ListOptions) (string, error) {
 		list, err := cm.CertmanagerV1().Certificates(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("listing certificates: %w", err)
+			return "", fmt.Errorf("listing certificates: %w", err)
 		}
 		for _, c := range list.Items {
 			v := out[c.Name]
 			v[0] = c.ResourceVersion
 			out[c.Name] = v
 		}
-		if opts.Continue = list.Continue; opts.Continue == "" {
-			break
-		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	opts = metav1.ListOptions{Limit: 500, LabelSelector: cmapi.PartOfCertManagerControllerLabelKey + "=true"}
-	for {
+	err = eachPage(ctx, cmapi.PartOfCertManagerControllerLabelKey+"=true", func(opts metav1.ListOptions) (string, error) {
 		list, err := kube.CoreV1().Secrets(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("listing secrets: %w", err)
+			return "", fmt.Errorf("listing secrets: %w", err)
 		}
 		for _, s := range list.Items {
-			name := s.Annotations[cmapi.CertificateNameKey]
-			if name == "" {
-				continue
+			if name := s.Annotations[cmapi.CertificateNameKey]; name != "" {
+				v := out[name]
+				v[1] = s.ResourceVersion
+				out[name] = v
 			}
-			v := out[name]
-			v[1] = s.ResourceVersion
-			out[name] = v
 		}
-		if opts.Continue = list.Continue; opts.Continue == "" {
-			break
-		}
-	}
-	return out, nil
+		return list.Continue, nil
+	})
+	return out, err
 }
 
 // changedSince names the Certificates whose object or Secret changed.
@@ -191,11 +186,10 @@ func (after versions) changedSince(before versions) map[string]bool {
 // countReady counts Certificates with Ready=True.
 func countReady(ctx context.Context, cm cmclient.Interface) (int, error) {
 	ready := 0
-	opts := metav1.ListOptions{Limit: 500}
-	for {
+	err := eachPage(ctx, "", func(opts metav1.ListOptions) (string, error) {
 		list, err := cm.CertmanagerV1().Certificates(benchNamespace).List(ctx, opts)
 		if err != nil {
-			return 0, fmt.Errorf("listing certificates: %w", err)
+			return "", fmt.Errorf("listing certificates: %w", err)
 		}
 		for _, c := range list.Items {
 			for _, cond := range c.Status.Conditions {
@@ -204,8 +198,7 @@ func countReady(ctx context.Context, cm cmclient.Interface) (int, error) {
 				}
 			}
 		}
-		if opts.Continue = list.Continue; opts.Continue == "" {
-			return ready, nil
-		}
-	}
+		return list.Continue, nil
+	})
+	return ready, err
 }
