@@ -6,6 +6,7 @@ package job
 
 import (
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/certsweep/certsweep/renew"
@@ -23,7 +24,8 @@ type Options struct {
 	// cert-manager's built-in approver does. Turn it off to leave approval to
 	// an external approver such as approver-policy.
 	Approve bool
-	// Concurrency bounds how many Certificates are worked on at once.
+	// Concurrency bounds how many Certificates are worked on at once;
+	// 0 means 8 per GOMAXPROCS.
 	Concurrency int
 	// PageSize is the LIST page size.
 	PageSize int64
@@ -48,7 +50,11 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Concurrency <= 0 {
-		o.Concurrency = 4
+		// Issuing is mostly waiting on API round trips, so several workers
+		// per core keep the server busy; the CPU-bound part (RSA keys) is
+		// bounded by the cores whatever the count, so the default scales
+		// with them rather than being fixed.
+		o.Concurrency = 8 * runtime.GOMAXPROCS(0)
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 500

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
@@ -54,13 +53,6 @@ func loadConfig() (*config, error) {
 	var c config
 	if err := envconfig.Process("CERTSWEEP", &c); err != nil {
 		return nil, configError{fmt.Errorf("reading CERTSWEEP_* settings: %w", err)}
-	}
-	if c.Concurrency <= 0 {
-		// Issuing is mostly waiting on API round trips, so several workers
-		// per core keep the server busy; the CPU-bound part (RSA keys) is
-		// bounded by the cores whatever the count, so the default scales
-		// with them rather than being fixed.
-		c.Concurrency = 8 * runtime.GOMAXPROCS(0)
 	}
 	if c.BackoffTemporaryMin < 0 || c.BackoffTemporaryMax < c.BackoffTemporaryMin ||
 		c.BackoffIssuanceMin < 0 || c.BackoffIssuanceMax < c.BackoffIssuanceMin {
