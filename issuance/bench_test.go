@@ -6,6 +6,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -26,7 +27,7 @@ var benchKeySpecs = []struct {
 	{"Ed25519", &cmapi.CertificatePrivateKey{Algorithm: cmapi.Ed25519KeyAlgorithm}},
 }
 
-// BenchmarkGeneratePrivateKey measures GeneratePrivateKey per algorithm,
+// BenchmarkGeneratePrivateKey measures pki.GeneratePrivateKey per algorithm,
 // the cost every issuance with rotationPolicy Always pays before its CSR
 // (RSA generation is by far the slowest step of an in-process issuance).
 func BenchmarkGeneratePrivateKey(b *testing.B) {
@@ -34,7 +35,7 @@ func BenchmarkGeneratePrivateKey(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := GeneratePrivateKey(c.spec); err != nil {
+				if _, err := pki.GeneratePrivateKey(c.spec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -42,7 +43,7 @@ func BenchmarkGeneratePrivateKey(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodePrivateKey measures DecodePrivateKey for each key type in
+// BenchmarkDecodePrivateKey measures pki.DecodePrivateKey for each key type in
 // each encoding it may be stored in, paid whenever a stored key (a kept
 // next-key Secret or a CA's tls.key) is read back.
 func BenchmarkDecodePrivateKey(b *testing.B) {
@@ -50,7 +51,7 @@ func BenchmarkDecodePrivateKey(b *testing.B) {
 		if c.name == "RSA-4096" {
 			continue // left out to keep setup short: generating it takes seconds
 		}
-		key, err := GeneratePrivateKey(c.spec)
+		key, err := pki.GeneratePrivateKey(c.spec)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -66,14 +67,14 @@ func BenchmarkDecodePrivateKey(b *testing.B) {
 			if e.enc == cmapi.PKCS1 && c.spec.Algorithm == cmapi.ECDSAKeyAlgorithm {
 				name = c.name + "/SEC1"
 			}
-			pemBytes, err := EncodePrivateKey(key, e.enc)
+			pemBytes, err := pki.EncodePrivateKey(key, e.enc)
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Run(name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := DecodePrivateKey(pemBytes); err != nil {
+					if _, err := pki.DecodePrivateKey(pemBytes); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -82,20 +83,20 @@ func BenchmarkDecodePrivateKey(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeCertificates measures DecodeCertificates on a leaf plus
+// BenchmarkDecodeCertificates measures pki.DecodeCertificates on a leaf plus
 // intermediate PEM chain, the shape of tls.crt that every issued certificate
 // and every CA Secret is read from.
 func BenchmarkDecodeCertificates(b *testing.B) {
 	root, rootKey := makeCA(b, "bench root", nil, nil)
 	inter, interKey := makeCA(b, "bench intermediate", root, rootKey)
 	leaf, _ := makeLeaf(b, "web.example.com", inter, interKey)
-	chain := EncodeCertificates(leaf, inter)
+	chain := pki.EncodeCertificates(leaf, inter)
 	if n := len(mustDecodeCerts(b, chain)); n != 2 {
 		b.Fatalf("decoded %d certificates, want 2", n)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeCertificates(chain); err != nil {
+		if _, err := pki.DecodeCertificates(chain); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -108,7 +109,7 @@ func benchCA(b *testing.B) *CA {
 	b.Helper()
 	root, rootKey := makeCA(b, "bench root", nil, nil)
 	inter, interKey := makeCA(b, "bench intermediate", root, rootKey)
-	keyPEM, err := EncodePrivateKey(interKey, cmapi.PKCS1)
+	keyPEM, err := pki.EncodePrivateKey(interKey, cmapi.PKCS1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,8 +118,8 @@ func benchCA(b *testing.B) *CA {
 		Type:       corev1.SecretTypeTLS,
 		Data: map[string][]byte{
 			corev1.TLSPrivateKeyKey: keyPEM,
-			corev1.TLSCertKey:       EncodeCertificates(inter),
-			cmmeta.TLSCAKey:         EncodeCertificates(root),
+			corev1.TLSCertKey:       pki.EncodeCertificates(inter),
+			cmmeta.TLSCAKey:         pki.EncodeCertificates(root),
 		},
 	}
 	secrets := &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": secret}}

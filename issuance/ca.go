@@ -14,6 +14,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -69,9 +70,6 @@ type caKeyPair struct {
 func NewCA(getSecret SecretGetter, namespace string, spec cmapi.CAIssuer) *CA {
 	return &CA{getSecret: getSecret, namespace: namespace, spec: spec}
 }
-
-// SignsInProcess is true: the certificate is made during Sign.
-func (c *CA) SignsInProcess() bool { return true }
 
 // Sign signs req.CertificateRequest with the CA key pair. A missing or
 // unreadable CA Secret is a temporary NotReadyError; an unusable CSR or a
@@ -152,16 +150,16 @@ func parseCASecret(secret *corev1.Secret) (*caKeyPair, error) {
 	if len(keyPEM) == 0 {
 		return nil, fmt.Errorf("no data for %q in secret", corev1.TLSPrivateKeyKey)
 	}
-	certs, err := DecodeCertificates(certPEM)
+	certs, err := pki.DecodeCertificates(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", corev1.TLSCertKey, err)
 	}
-	key, err := DecodePrivateKey(keyPEM)
+	key, err := pki.DecodePrivateKey(keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", corev1.TLSPrivateKeyKey, err)
 	}
 	if caPEM := secret.Data[cmmeta.TLSCAKey]; len(caPEM) > 0 {
-		cas, err := DecodeCertificates(caPEM)
+		cas, err := pki.DecodeCertificates(caPEM)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", cmmeta.TLSCAKey, err)
 		}
@@ -209,7 +207,7 @@ func CheckCA(secret *corev1.Secret) (ready bool, reason, message string) {
 	if len(certPEM) == 0 {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + fmt.Sprintf("no data for %q in secret %s/%s", corev1.TLSCertKey, secret.Namespace, secret.Name)
 	}
-	certs, err := DecodeCertificates(certPEM)
+	certs, err := pki.DecodeCertificates(certPEM)
 	if err != nil {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + fmt.Sprintf("%s in secret %s/%s: %v", corev1.TLSCertKey, secret.Namespace, secret.Name, err)
 	}
@@ -217,11 +215,11 @@ func CheckCA(secret *corev1.Secret) (ready bool, reason, message string) {
 	if len(keyPEM) == 0 {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + fmt.Sprintf("no data for %q in secret %s/%s", corev1.TLSPrivateKeyKey, secret.Namespace, secret.Name)
 	}
-	key, err := DecodePrivateKey(keyPEM)
+	key, err := pki.DecodePrivateKey(keyPEM)
 	if err != nil {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + fmt.Sprintf("%s in secret %s/%s: %v", corev1.TLSPrivateKeyKey, secret.Namespace, secret.Name, err)
 	}
-	if !PublicKeysEqual(key.Public(), certs[0].PublicKey) {
+	if !pki.KeyMatches(key, certs[0].PublicKey) {
 		return false, ReasonErrInvalidKeyPair, messageErrGetKeyPair + "the private key does not match the certificate"
 	}
 	if !certs[0].IsCA {

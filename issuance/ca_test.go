@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,16 +42,16 @@ func (f *fakeSecrets) get(_ context.Context, namespace, name string) (*corev1.Se
 
 func caSecret(t *testing.T, key crypto.Signer, tlsCerts []*x509.Certificate, caCerts []*x509.Certificate) *corev1.Secret {
 	t.Helper()
-	keyPEM, err := EncodePrivateKey(key, cmapi.PKCS1)
+	keyPEM, err := pki.EncodePrivateKey(key, cmapi.PKCS1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := map[string][]byte{
 		corev1.TLSPrivateKeyKey: keyPEM,
-		corev1.TLSCertKey:       EncodeCertificates(tlsCerts...),
+		corev1.TLSCertKey:       pki.EncodeCertificates(tlsCerts...),
 	}
 	if len(caCerts) > 0 {
-		data["ca.crt"] = EncodeCertificates(caCerts...)
+		data["ca.crt"] = pki.EncodeCertificates(caCerts...)
 	}
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "cert-manager", Name: "ca"}, Data: data}
 }
@@ -117,9 +118,6 @@ func TestCASign(t *testing.T) {
 				IssuingCertificateURLs: []string{"http://ca.example.com/ca.crt"},
 			})
 			ca.Clock = fixedClock
-			if !ca.SignsInProcess() {
-				t.Errorf("SignsInProcess = false")
-			}
 
 			res, cr, key := signWithCA(t, ca)
 			if res.State != StateIssued {
@@ -139,7 +137,7 @@ func TestCASign(t *testing.T) {
 			}
 
 			leaf := chain[0]
-			if !PublicKeysEqual(leaf.PublicKey, key.Public()) {
+			if !pki.KeyMatches(key, leaf.PublicKey) {
 				t.Errorf("leaf key is not the request's")
 			}
 			if !slices.Equal(leaf.CRLDistributionPoints, []string{"http://crl.example.com/ca.crl"}) ||
@@ -225,12 +223,12 @@ func TestCASignFailures(t *testing.T) {
 		{
 			name:    "garbage tls.key",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": withData("tls.key", []byte("junk"))}},
-			check:   notReady("SecretInvalidData", "tls.key: no PEM-encoded private key found"),
+			check:   notReady("SecretInvalidData", "tls.key: error decoding private key PEM block: no PEM data found"),
 		},
 		{
 			name:    "garbage tls.crt",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": withData("tls.crt", []byte("junk"))}},
-			check:   notReady("SecretInvalidData", "tls.crt: no PEM-encoded certificate found"),
+			check:   notReady("SecretInvalidData", "tls.crt: error decoding certificate PEM block: no CERTIFICATE block found"),
 		},
 		{
 			name:    "garbage ca.crt",
@@ -258,7 +256,7 @@ func TestCASignFailures(t *testing.T) {
 			name:    "unusable CSR",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": good}},
 			mutate:  func(cr *cmapi.CertificateRequest) { cr.Spec.Request = []byte("junk") },
-			check:   failedWith("SigningError", "Error generating certificate template: no PEM-encoded certificate request found"),
+			check:   failedWith("SigningError", "Error generating certificate template: error decoding certificate request PEM block: no PEM data found"),
 		},
 		{
 			name: "chain cannot be built",
@@ -333,9 +331,9 @@ func TestCheckCA(t *testing.T) {
 		{"valid", good, true, "KeyPairVerified", "Signing CA verified"},
 		{"nil secret", nil, false, "ErrGetKeyPair", "Error getting keypair for CA issuer: secret not found"},
 		{"no certificate", with("tls.crt", nil), false, "ErrGetKeyPair", `Error getting keypair for CA issuer: no data for "tls.crt" in secret cert-manager/ca`},
-		{"bad certificate", with("tls.crt", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.crt in secret cert-manager/ca: no PEM-encoded certificate found"},
+		{"bad certificate", with("tls.crt", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.crt in secret cert-manager/ca: error decoding certificate PEM block: no CERTIFICATE block found"},
 		{"no key", with("tls.key", nil), false, "ErrGetKeyPair", `Error getting keypair for CA issuer: no data for "tls.key" in secret cert-manager/ca`},
-		{"bad key", with("tls.key", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.key in secret cert-manager/ca: no PEM-encoded private key found"},
+		{"bad key", with("tls.key", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.key in secret cert-manager/ca: error decoding private key PEM block: no PEM data found"},
 		{"key of another certificate", caSecret(t, ecKey(t), []*x509.Certificate{root}, nil), false, "ErrInvalidKeyPair", "Error getting keypair for CA issuer: the private key does not match the certificate"},
 		{"not a CA", caSecret(t, leafKey, []*x509.Certificate{leaf}, nil), false, "ErrInvalidKeyPair", "Error getting keypair for CA issuer: certificate is not a CA"},
 	}

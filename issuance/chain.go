@@ -14,6 +14,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // maxChainCertificates bounds the work on hostile input; linking is quadratic.
@@ -121,15 +123,15 @@ func SplitChain(ordered []*x509.Certificate) (tlsCrt, caCrt []byte) {
 	top := ordered[len(ordered)-1]
 	if len(ordered) == 1 {
 		if isSelfSigned(top) {
-			return EncodeCertificates(top), EncodeCertificates(top)
+			return pki.EncodeCertificates(top), pki.EncodeCertificates(top)
 		}
-		return EncodeCertificates(top), nil
+		return pki.EncodeCertificates(top), nil
 	}
 	served := ordered
 	if isSelfSigned(top) {
 		served = ordered[:len(ordered)-1]
 	}
-	return EncodeCertificates(served...), EncodeCertificates(top)
+	return pki.EncodeCertificates(served...), pki.EncodeCertificates(top)
 }
 
 // issuedBy reports whether parent signed child.

@@ -13,14 +13,12 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
-
-const pemTypeCSR = "CERTIFICATE REQUEST"
 
 // signatureAlgorithms maps spec.signatureAlgorithm to crypto/x509's values.
 var signatureAlgorithms = map[cmapi.SignatureAlgorithm]x509.SignatureAlgorithm{
@@ -111,7 +109,7 @@ func BuildCSR(crt *cmapi.Certificate, key crypto.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing the CSR: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: pemTypeCSR, Bytes: der}), nil
+	return pki.EncodeCSR(der), nil
 }
 
 func isEmptySubject(der []byte) bool {
@@ -196,21 +194,4 @@ func keyTypeName(pub crypto.PublicKey) string {
 	default:
 		return fmt.Sprintf("%T", pub)
 	}
-}
-
-// DecodeCSR parses the first PEM CSR in csrPEM. It does not check the
-// signature; see CertificateTemplate for that.
-func DecodeCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
-	block, _ := pem.Decode(csrPEM)
-	if block == nil {
-		return nil, errors.New("no PEM-encoded certificate request found")
-	}
-	if block.Type != pemTypeCSR && block.Type != "NEW CERTIFICATE REQUEST" {
-		return nil, fmt.Errorf("PEM block of type %q is not a certificate request", block.Type)
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parsing certificate request: %w", err)
-	}
-	return csr, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // parsedCSR is what a test wants to know about a CSR.
@@ -27,9 +28,9 @@ type parsedCSR struct {
 
 func parseCSRForTest(t *testing.T, csrPEM []byte) parsedCSR {
 	t.Helper()
-	csr, err := DecodeCSR(csrPEM)
+	csr, err := pki.DecodeCSR(csrPEM)
 	if err != nil {
-		t.Fatalf("DecodeCSR: %v", err)
+		t.Fatalf("pki.DecodeCSR: %v", err)
 	}
 	if err := csr.CheckSignature(); err != nil {
 		t.Fatalf("CSR signature: %v", err)
@@ -41,7 +42,7 @@ func parseCSRForTest(t *testing.T, csrPEM []byte) parsedCSR {
 	for _, ext := range csr.Extensions {
 		ext := ext
 		switch {
-		case ext.Id.Equal(oidExtensionSubjectAltName):
+		case ext.Id.Equal(pki.OIDSubjectAltName):
 			p.sanExt = &ext
 			var names []asn1.RawValue
 			if _, err := asn1.Unmarshal(ext.Value, &names); err != nil {
@@ -398,7 +399,7 @@ func TestBuildCSR(t *testing.T) {
 			var key crypto.Signer
 			if tc.key != nil {
 				var err error
-				if key, err = GeneratePrivateKey(tc.key); err != nil {
+				if key, err = pki.GeneratePrivateKey(tc.key); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -415,7 +416,7 @@ func TestBuildCSR(t *testing.T) {
 				t.Fatalf("BuildCSR: %v", err)
 			}
 			p := parseCSRForTest(t, csrPEM)
-			if !PublicKeysEqual(p.csr.PublicKey, key.Public()) {
+			if !pki.KeyMatches(key, p.csr.PublicKey) {
 				t.Errorf("CSR public key is not the key's")
 			}
 			for _, c := range tc.checks {

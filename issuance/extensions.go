@@ -13,16 +13,14 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 var (
 	oidExtensionKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtensionSubjectAltName   = asn1.ObjectIdentifier{2, 5, 29, 17}
 	oidExtensionBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
 	oidExtensionNameConstraints  = asn1.ObjectIdentifier{2, 5, 29, 30}
 	oidExtensionExtendedKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
@@ -132,7 +130,7 @@ func marshalSANs(sans subjectAltNames, subjectEmpty bool) (pkix.Extension, error
 		}
 	}
 	for _, on := range sans.OtherNames {
-		raw, err := marshalOtherName(on)
+		raw, err := pki.MarshalOtherName(on)
 		if err != nil {
 			return pkix.Extension{}, err
 		}
@@ -143,34 +141,7 @@ func marshalSANs(sans subjectAltNames, subjectEmpty bool) (pkix.Extension, error
 	if err != nil {
 		return pkix.Extension{}, fmt.Errorf("encoding subjectAltName: %w", err)
 	}
-	return pkix.Extension{Id: oidExtensionSubjectAltName, Critical: subjectEmpty, Value: der}, nil
-}
-
-// marshalOtherName encodes
-//
-//	[0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT UTF8String }
-func marshalOtherName(on cmapi.OtherName) (asn1.RawValue, error) {
-	oid, err := parseOID(on.OID)
-	if err != nil {
-		return asn1.RawValue{}, fmt.Errorf("otherName: %w", err)
-	}
-	if on.UTF8Value == "" || !utf8.ValidString(on.UTF8Value) {
-		return asn1.RawValue{}, fmt.Errorf("otherName %s: utf8Value must be a non-empty UTF-8 string", on.OID)
-	}
-	oidDER, err := asn1.Marshal(oid)
-	if err != nil {
-		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
-	}
-	str, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagUTF8String, Bytes: []byte(on.UTF8Value)})
-	if err != nil {
-		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
-	}
-	explicit, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: str})
-	if err != nil {
-		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
-	}
-	body := append(oidDER, explicit...)
-	return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: generalNameOther, IsCompound: true, Bytes: body}, nil
+	return pkix.Extension{Id: pki.OIDSubjectAltName, Critical: subjectEmpty, Value: der}, nil
 }
 
 func isIA5(s string) bool {
@@ -381,27 +352,4 @@ func findExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) (pkix.Exten
 		}
 	}
 	return pkix.Extension{}, false
-}
-
-// parseOID reads a dotted object identifier such as "1.3.6.1.4.1.311.20.2.3".
-func parseOID(s string) (asn1.ObjectIdentifier, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) < 2 {
-		return nil, fmt.Errorf("%q is not a dotted OID", s)
-	}
-	oid := make(asn1.ObjectIdentifier, 0, len(parts))
-	for _, part := range parts {
-		if part == "" || strings.TrimLeft(part, "0123456789") != "" {
-			return nil, fmt.Errorf("%q is not a dotted OID", s)
-		}
-		n, err := strconv.Atoi(part)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a dotted OID", s)
-		}
-		oid = append(oid, n)
-	}
-	if oid[0] > 2 || oid[0] < 2 && oid[1] > 39 {
-		return nil, fmt.Errorf("%q is not a valid OID", s)
-	}
-	return oid, nil
 }

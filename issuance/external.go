@@ -7,6 +7,10 @@ package issuance
 import (
 	"context"
 	"errors"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // External reads results that an external issuer's controller wrote to the
@@ -14,9 +18,6 @@ import (
 type External struct{}
 
 var _ Issuer = External{}
-
-// SignsInProcess is false: the certificate appears on the request later.
-func (External) SignsInProcess() bool { return false }
 
 // Sign reports where the request stands:
 //   - Issued: status.certificate and status.ca. When the certificates in
@@ -30,22 +31,22 @@ func (External) Sign(_ context.Context, req Request) (Result, error) {
 	if cr == nil {
 		return Result{}, errors.New("no CertificateRequest to read")
 	}
-	state, reason, message := RequestState(cr)
-	switch state {
+	status := pki.ReadRequest(cr)
+	switch status.Phase {
 	case StateIssued:
 		tlsCrt, caCrt := tidyChain(cr.Status.Certificate, cr.Status.CA)
 		return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt}, nil
 	case StateFailed, StateDenied:
-		return Result{State: state, Reason: reason, Message: message}, nil
+		return Result{State: status.Phase, Reason: status.Reason, Message: status.Message}, nil
 	default:
-		return Result{State: StatePending, Reason: ReasonPending, Message: message}, nil
+		return Result{State: StatePending, Reason: cmapi.CertificateRequestReasonPending, Message: status.Message}, nil
 	}
 }
 
 // tidyChain orders a chain returned by an issuer when it can, and returns it
 // untouched when it cannot, so that no intermediate is ever lost.
 func tidyChain(certPEM, caPEM []byte) (tlsCrt, caCrt []byte) {
-	certs, err := DecodeCertificates(certPEM)
+	certs, err := pki.DecodeCertificates(certPEM)
 	if err != nil {
 		return certPEM, caPEM
 	}

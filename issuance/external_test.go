@@ -8,6 +8,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 func TestExternal(t *testing.T) {
@@ -54,33 +55,33 @@ func TestExternal(t *testing.T) {
 		},
 		{
 			name: "issued, in order", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(leaf, inter), ca: EncodeCertificates(root),
+			certificate: pki.EncodeCertificates(leaf, inter), ca: pki.EncodeCertificates(root),
 			wantState: StateIssued, wantTLS: []string{"leaf", "intermediate"}, wantCA: []string{"root"},
 		},
 		{
 			name: "issued, reversed and with duplicates", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(inter, leaf, inter), ca: EncodeCertificates(root),
+			certificate: pki.EncodeCertificates(inter, leaf, inter), ca: pki.EncodeCertificates(root),
 			wantState: StateIssued, wantTLS: []string{"leaf", "intermediate"}, wantCA: []string{"root"},
 		},
 		{
 			name: "issued with the root in the chain and no CA", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(leaf, inter, root),
+			certificate: pki.EncodeCertificates(leaf, inter, root),
 			wantState:   StateIssued, wantTLS: []string{"leaf", "intermediate"}, wantCA: []string{"root"},
 		},
 		{
 			name: "issued with the root in the chain and a CA given", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(leaf, inter, root), ca: EncodeCertificates(stranger),
+			certificate: pki.EncodeCertificates(leaf, inter, root), ca: pki.EncodeCertificates(stranger),
 			wantState: StateIssued, wantTLS: []string{"leaf", "intermediate"}, wantCA: []string{"stranger"},
 		},
 		{
 			name: "issued, chain without root and no CA", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(leaf, inter),
+			certificate: pki.EncodeCertificates(leaf, inter),
 			wantState:   StateIssued, wantTLS: []string{"leaf", "intermediate"},
 		},
 		{
 			name: "issued with an unrelated certificate is passed on as is", conds: []cmapi.CertificateRequestCondition{issued},
-			certificate: EncodeCertificates(leaf, stranger, inter), ca: EncodeCertificates(root),
-			wantState: StateIssued, wantTLSRaw: EncodeCertificates(leaf, stranger, inter), wantCA: []string{"root"},
+			certificate: pki.EncodeCertificates(leaf, stranger, inter), ca: pki.EncodeCertificates(root),
+			wantState: StateIssued, wantTLSRaw: pki.EncodeCertificates(leaf, stranger, inter), wantCA: []string{"root"},
 		},
 		{
 			name: "issued with garbage is passed on as is", conds: []cmapi.CertificateRequestCondition{issued},
@@ -94,9 +95,6 @@ func TestExternal(t *testing.T) {
 				Conditions: tc.conds, Certificate: tc.certificate, CA: tc.ca,
 			}}
 			var ext Issuer = External{}
-			if ext.SignsInProcess() {
-				t.Errorf("SignsInProcess = true")
-			}
 			res, err := ext.Sign(context.Background(), Request{CertificateRequest: cr})
 			if err != nil {
 				t.Fatalf("Sign: %v", err)

@@ -15,6 +15,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -111,7 +112,7 @@ func makeLeaf(t testing.TB, cn string, parent *x509.Certificate, parentKey crypt
 // mustDecodeCerts decodes PEM certificates or fails the test.
 func mustDecodeCerts(t testing.TB, pemBytes []byte) []*x509.Certificate {
 	t.Helper()
-	certs, err := DecodeCertificates(pemBytes)
+	certs, err := pki.DecodeCertificates(pemBytes)
 	if err != nil {
 		t.Fatalf("decoding certificates: %v", err)
 	}

@@ -1,7 +1,8 @@
 // Package issuance turns a decision to issue into a signed certificate: it
-// makes keys and CSRs, builds CertificateRequests, signs them through the
-// configured issuer, and writes the resulting Secret. It never decides
-// whether to issue; renew/ does that.
+// makes keys and CSRs, builds CertificateRequests and the Secret's data, and
+// signs through the configured issuer. It never decides whether to issue
+// (renew/ does) and never calls the API (job/ does); the codecs it shares
+// with renew/ are in issuance/pki.
 package issuance
 
 import (
@@ -10,21 +11,24 @@ import (
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
-// State is where a CertificateRequest stands after an issuer looked at it.
-type State string
+// State is where a CertificateRequest stands after an issuer looked at it:
+// pki's phases, so an issuer's answer and a stored request read alike.
+type State = pki.RequestPhase
 
+// The states an issuer answers with.
 const (
 	// StateIssued: the request carries a signed certificate.
-	StateIssued State = "Issued"
+	StateIssued = pki.PhaseIssued
 	// StatePending: the issuer has not answered yet; look again later.
-	StatePending State = "Pending"
+	StatePending = pki.PhasePending
 	// StateFailed: the issuer refused or failed the request for good; the
 	// Certificate backs off in the "issuance" class.
-	StateFailed State = "Failed"
+	StateFailed = pki.PhaseFailed
 	// StateDenied: an approver denied the request.
-	StateDenied State = "Denied"
+	StateDenied = pki.PhaseDenied
 )
 
 // Request is one signing job: the CertificateRequest as stored in the API
@@ -53,14 +57,13 @@ type Result struct {
 // In-process issuers (SelfSigned, CA) answer at once. Issuers whose signing
 // happens elsewhere (external issuers, and later ACME) report StatePending
 // until their result is on the CertificateRequest, which may take many runs.
+// Which of the two an issuerRef is, renew/ decides (Decision.SignsHere).
 type Issuer interface {
 	// Sign advances one request. A returned error is temporary (the issuer
 	// could not be reached or is not ready) and is retried with the short
 	// backoff; a Result with StateFailed or StateDenied is a final answer for
 	// this request.
 	Sign(ctx context.Context, req Request) (Result, error)
-	// SignsInProcess reports whether Sign produces the certificate itself.
-	SignsInProcess() bool
 }
 
 // NotReadyError says that an issuer cannot sign yet for a reason a person can

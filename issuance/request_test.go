@@ -7,6 +7,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -82,101 +83,28 @@ func TestBuildCertificateRequestDefaults(t *testing.T) {
 	}
 }
 
-func TestRequestRevision(t *testing.T) {
-	tests := []struct {
-		name   string
-		ann    map[string]string
-		want   int
-		wantOK bool
-	}{
-		{"present", map[string]string{cmapi.CertificateRequestRevisionAnnotationKey: "7"}, 7, true},
-		{"missing", nil, 0, false},
-		{"not a number", map[string]string{cmapi.CertificateRequestRevisionAnnotationKey: "seven"}, 0, false},
-		{"empty", map[string]string{cmapi.CertificateRequestRevisionAnnotationKey: ""}, 0, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Annotations: tc.ann}}
-			got, ok := RequestRevision(cr)
-			if got != tc.want || ok != tc.wantOK {
-				t.Errorf("RequestRevision = %d, %v; want %d, %v", got, ok, tc.want, tc.wantOK)
-			}
-		})
-	}
-	if _, ok := RequestRevision(nil); ok {
-		t.Errorf("nil request has a revision")
-	}
-}
-
-func TestSetRequestCondition(t *testing.T) {
-	t0 := testNow
-	t1 := t0.Add(time.Minute)
-	t2 := t1.Add(time.Minute)
+func TestApprove(t *testing.T) {
 	cr := &cmapi.CertificateRequest{}
-
-	Approve(cr, t0)
-	c := RequestCondition(cr, cmapi.CertificateRequestConditionApproved)
+	Approve(cr, testNow)
+	c := pki.RequestCondition(cr, cmapi.CertificateRequestConditionApproved)
 	if c == nil || c.Status != cmmeta.ConditionTrue || c.Reason != "cert-manager.io" ||
-		c.Message != "Certificate request has been approved by cert-manager.io" || !c.LastTransitionTime.Time.Equal(t0) {
+		c.Message != "Certificate request has been approved by cert-manager.io" || !c.LastTransitionTime.Time.Equal(testNow) {
 		t.Fatalf("approved condition = %+v", c)
 	}
-	if !IsApproved(cr) {
+	if !pki.IsApproved(cr) {
 		t.Errorf("IsApproved = false")
-	}
-
-	SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, "Pending", "waiting", t0)
-	// Same status: message changes, transition time stays.
-	SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, "Pending", "still waiting", t1)
-	c = RequestCondition(cr, cmapi.CertificateRequestConditionReady)
-	if c.Message != "still waiting" || !c.LastTransitionTime.Time.Equal(t0) {
-		t.Errorf("same-status update = %+v", c)
-	}
-	// Status change: transition time moves.
-	SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, "Issued", "done", t2)
-	c = RequestCondition(cr, cmapi.CertificateRequestConditionReady)
-	if c.Status != cmmeta.ConditionTrue || !c.LastTransitionTime.Time.Equal(t2) {
-		t.Errorf("status change = %+v", c)
-	}
-	if len(cr.Status.Conditions) != 2 {
-		t.Errorf("conditions = %v", cr.Status.Conditions)
 	}
 }
 
-func TestRequestState(t *testing.T) {
-	cond := func(typ cmapi.CertificateRequestConditionType, status cmmeta.ConditionStatus, reason, msg string) cmapi.CertificateRequestCondition {
-		return cmapi.CertificateRequestCondition{Type: typ, Status: status, Reason: reason, Message: msg}
+func TestMarkIssuedAndFailed(t *testing.T) {
+	cr := &cmapi.CertificateRequest{}
+	MarkIssued(cr, Result{State: StateIssued, Certificate: []byte("chain"), CA: []byte("ca")}, testNow)
+	if s := pki.ReadRequest(cr); s.Phase != pki.PhaseIssued || string(cr.Status.Certificate) != "chain" || string(cr.Status.CA) != "ca" {
+		t.Errorf("after MarkIssued: %+v %+v", s, cr.Status)
 	}
-	const (
-		ready   = cmapi.CertificateRequestConditionReady
-		denied  = cmapi.CertificateRequestConditionDenied
-		invalid = cmapi.CertificateRequestConditionInvalidRequest
-		tru     = cmmeta.ConditionTrue
-		fals    = cmmeta.ConditionFalse
-	)
-	tests := []struct {
-		name        string
-		conds       []cmapi.CertificateRequestCondition
-		wantState   State
-		wantReason  string
-		wantMessage string
-	}{
-		{"no conditions", nil, StatePending, "Pending", "Waiting for the CertificateRequest to be signed"},
-		{"pending", []cmapi.CertificateRequestCondition{cond(ready, fals, "Pending", "waiting on ACME")}, StatePending, "Pending", "waiting on ACME"},
-		{"issued", []cmapi.CertificateRequestCondition{cond(ready, tru, "Issued", "ok")}, StateIssued, "Issued", "ok"},
-		{"failed", []cmapi.CertificateRequestCondition{cond(ready, fals, "Failed", "boom")}, StateFailed, "Failed", "boom"},
-		{"invalid request", []cmapi.CertificateRequestCondition{cond(invalid, tru, "BadCSR", "nope"), cond(ready, fals, "Pending", "")}, StateFailed, "BadCSR", "nope"},
-		{"invalid request false is ignored", []cmapi.CertificateRequestCondition{cond(invalid, fals, "x", "y")}, StatePending, "Pending", "Waiting for the CertificateRequest to be signed"},
-		{"denied wins over everything", []cmapi.CertificateRequestCondition{cond(ready, tru, "Issued", ""), cond(denied, tru, "PolicyDenied", "not allowed")}, StateDenied, "PolicyDenied", "not allowed"},
-		{"ready true with another reason is pending", []cmapi.CertificateRequestCondition{cond(ready, tru, "Something", "hm")}, StatePending, "Something", "hm"},
-		{"ready false with Denied reason but no Denied condition", []cmapi.CertificateRequestCondition{cond(ready, fals, "Denied", "d")}, StatePending, "Denied", "d"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cr := &cmapi.CertificateRequest{Status: cmapi.CertificateRequestStatus{Conditions: tc.conds}}
-			state, reason, message := RequestState(cr)
-			if state != tc.wantState || reason != tc.wantReason || message != tc.wantMessage {
-				t.Errorf("RequestState = %s %q %q; want %s %q %q", state, reason, message, tc.wantState, tc.wantReason, tc.wantMessage)
-			}
-		})
+	cr = &cmapi.CertificateRequest{}
+	MarkFailed(cr, "boom", testNow)
+	if s := pki.ReadRequest(cr); s.Phase != pki.PhaseFailed || s.Message != "boom" || s.FailedAt == nil || !s.FailedAt.Time.Equal(testNow) {
+		t.Errorf("after MarkFailed: %+v", s)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -37,17 +38,17 @@ func SecretData(keyPEM, certPEM, caPEM []byte) map[string][]byte {
 // its first certificate is the leaf. An empty reason means the leaf is good
 // to store; otherwise reason and message say why the issuance failed.
 func VerifyIssued(certPEM []byte, csrPEM []byte, now time.Time) (leaf *x509.Certificate, reason, message string) {
-	certs, err := DecodeCertificates(certPEM)
+	certs, err := pki.DecodeCertificates(certPEM)
 	if err != nil {
 		return nil, ReasonInvalidCertificate, fmt.Sprintf("Issuer returned an invalid certificate: failed to decode: %v", err)
 	}
 	leaf = certs[0]
 
-	csr, err := DecodeCSR(csrPEM)
+	csr, err := pki.DecodeCSR(csrPEM)
 	if err != nil {
 		return nil, ReasonInvalidCertificate, fmt.Sprintf("Failed to decode the CertificateRequest's CSR: %v", err)
 	}
-	if !PublicKeysEqual(leaf.PublicKey, csr.PublicKey) {
+	if equal, err := pki.PublicKeysEqual(leaf.PublicKey, csr.PublicKey); err != nil || !equal {
 		return nil, ReasonInvalidCertificate, "Issuer returned a certificate with a public key that does not match the CSR. This usually indicates a misconfigured issuer."
 	}
 	if now.After(leaf.NotAfter) {
@@ -60,12 +61,9 @@ func VerifyIssued(certPEM []byte, csrPEM []byte, now time.Time) (leaf *x509.Cert
 // certificate in certPEM. It is the last guard before a Secret is written: a
 // key and a certificate that do not belong together are never stored.
 func KeyMatchesCertificate(key crypto.Signer, certPEM []byte) bool {
-	if key == nil {
-		return false
-	}
-	certs, err := DecodeCertificates(certPEM)
+	certs, err := pki.DecodeCertificates(certPEM)
 	if err != nil {
 		return false
 	}
-	return PublicKeysEqual(key.Public(), certs[0].PublicKey)
+	return pki.KeyMatches(key, certs[0].PublicKey)
 }

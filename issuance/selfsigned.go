@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // Reasons the SelfSigned issuer reports, in cert-manager's words.
@@ -45,9 +46,6 @@ func NewSelfSigned(spec *cmapi.SelfSignedIssuer) *SelfSigned {
 	return s
 }
 
-// SignsInProcess is true: the certificate is made during Sign.
-func (s *SelfSigned) SignsInProcess() bool { return true }
-
 // Sign signs req.CertificateRequest with req.PrivateKey. A missing key is a
 // temporary NotReadyError (its Secret may not be readable yet); a key that
 // does not match the CSR, an unusable CSR or a signing failure is final.
@@ -70,7 +68,7 @@ func (s *SelfSigned) Sign(_ context.Context, req Request) (Result, error) {
 	}
 	tmpl.CRLDistributionPoints = s.CRLDistributionPoints
 
-	if !PublicKeysEqual(req.PrivateKey.Public(), tmpl.PublicKey) {
+	if !pki.KeyMatches(req.PrivateKey, tmpl.PublicKey) {
 		return failed(ReasonErrorKeyMatch, "Error generating certificate template", fmt.Errorf("CSR not signed by referenced private key")), nil
 	}
 
@@ -78,7 +76,7 @@ func (s *SelfSigned) Sign(_ context.Context, req Request) (Result, error) {
 	if err != nil {
 		return failed(ReasonErrorSigning, "Error signing certificate", err), nil
 	}
-	pemBytes := EncodeCertificates(cert)
+	pemBytes := pki.EncodeCertificates(cert)
 	return Result{State: StateIssued, Certificate: pemBytes, CA: pemBytes}, nil
 }
 

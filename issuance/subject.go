@@ -11,7 +11,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 
-	"github.com/certsweep/certsweep/renew"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
@@ -25,9 +25,9 @@ var emptySubjectDER = []byte{0x30, 0x00}
 func subjectForCertificate(crt *cmapi.Certificate) (der []byte, commonName string, err error) {
 	var rdns pkix.RDNSequence
 	if crt.Spec.LiteralSubject != "" {
-		// The same parser renew/ compares requests with, so that what is
-		// requested is exactly what is later found to match.
-		rdns, err = renew.ParseLiteralSubject(crt.Spec.LiteralSubject)
+		// pki's parser, the one renew/ compares requests with, so that
+		// what is requested is exactly what is later found to match.
+		rdns, err = pki.ParseLiteralSubject(crt.Spec.LiteralSubject)
 		if err != nil {
 			return nil, "", fmt.Errorf("parsing literalSubject: %w", err)
 		}

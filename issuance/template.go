@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // CertificateTemplate turns cr into an x509 template valid from now:
@@ -32,7 +33,7 @@ func CertificateTemplate(cr *cmapi.CertificateRequest, now time.Time) (*x509.Cer
 	if cr == nil {
 		return nil, fmt.Errorf("no CertificateRequest given")
 	}
-	csr, err := DecodeCSR(cr.Spec.Request)
+	csr, err := pki.DecodeCSR(cr.Spec.Request)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func CertificateTemplate(cr *cmapi.CertificateRequest, now time.Time) (*x509.Cer
 	subjectEmpty := isEmptySubject(csr.RawSubject)
 	for _, ext := range csr.Extensions {
 		switch {
-		case ext.Id.Equal(oidExtensionSubjectAltName):
+		case ext.Id.Equal(pki.OIDSubjectAltName):
 			ext.Critical = subjectEmpty
 			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
 		case ext.Id.Equal(oidExtensionNameConstraints):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -27,7 +28,7 @@ func TestCertificateTemplate(t *testing.T) {
 	if !tmpl.NotBefore.Equal(testNow) || !tmpl.NotAfter.Equal(testNow.Add(90*24*time.Hour)) {
 		t.Errorf("validity = %v .. %v", tmpl.NotBefore, tmpl.NotAfter)
 	}
-	if !PublicKeysEqual(tmpl.PublicKey, key.Public()) {
+	if !pki.KeyMatches(key, tmpl.PublicKey) {
 		t.Errorf("public key is not the CSR's")
 	}
 	if !tmpl.BasicConstraintsValid || tmpl.IsCA || tmpl.MaxPathLen != -1 {
@@ -39,12 +40,12 @@ func TestCertificateTemplate(t *testing.T) {
 	if tmpl.SerialNumber != nil {
 		t.Errorf("serial number set; crypto/x509 should draw it")
 	}
-	san, ok := findExtension(tmpl.ExtraExtensions, oidExtensionSubjectAltName)
+	san, ok := findExtension(tmpl.ExtraExtensions, pki.OIDSubjectAltName)
 	if !ok || san.Critical {
 		t.Fatalf("SAN extension = %+v, %v", san, ok)
 	}
-	csr, _ := DecodeCSR(cr.Spec.Request)
-	csrSAN, _ := findExtension(csr.Extensions, oidExtensionSubjectAltName)
+	csr, _ := pki.DecodeCSR(cr.Spec.Request)
+	csrSAN, _ := findExtension(csr.Extensions, pki.OIDSubjectAltName)
 	if string(san.Value) != string(csrSAN.Value) {
 		t.Errorf("SAN not copied verbatim")
 	}
@@ -54,7 +55,7 @@ func TestCertificateTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certSAN, _ := findExtension(cert.Extensions, oidExtensionSubjectAltName)
+	certSAN, _ := findExtension(cert.Extensions, pki.OIDSubjectAltName)
 	if string(certSAN.Value) != string(csrSAN.Value) {
 		t.Errorf("certificate SAN differs from the CSR's")
 	}
@@ -86,7 +87,7 @@ func TestCertificateTemplateSpec(t *testing.T) {
 		!slices.Equal(tmpl.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}) {
 		t.Errorf("CA usages = %v %v %v", tmpl.IsCA, tmpl.KeyUsage, tmpl.ExtKeyUsage)
 	}
-	if san, _ := findExtension(tmpl.ExtraExtensions, oidExtensionSubjectAltName); !san.Critical {
+	if san, _ := findExtension(tmpl.ExtraExtensions, pki.OIDSubjectAltName); !san.Critical {
 		t.Errorf("SAN must be critical with an empty subject")
 	}
 	cert, err := SignCertificate(tmpl, tmpl, key)
@@ -136,7 +137,7 @@ func TestCertificateTemplateRejects(t *testing.T) {
 		wantErr string
 	}{
 		{name: "no extensions is fine", csr: good},
-		{name: "not PEM", csr: []byte("nope"), wantErr: "no PEM-encoded certificate request"},
+		{name: "not PEM", csr: []byte("nope"), wantErr: "error decoding certificate request PEM block"},
 		{name: "bad signature", csr: badSig, wantErr: "signature"},
 		{name: "unknown usage", csr: good, usages: []cmapi.KeyUsage{"bogus"}, wantErr: "unknown key usages"},
 		{name: "basic constraints agree", csr: csrWith(bc(true)), isCA: true},

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -44,9 +45,9 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		// attempt was counted when its request was created; an in-process
 		// signature that failed is counted now, in case the run that marked
 		// the request failed stopped before recording it.
-		r.counted = !isCertManagerGroup(crt.Spec.IssuerRef.Group)
-		_, reason, message := issuance.RequestState(cr)
-		return r.fail(ctx, renew.ClassIssuance, reason, message)
+		r.counted = !renew.SignsInProcess(crt.Spec.IssuerRef)
+		status := pki.ReadRequest(cr)
+		return r.fail(ctx, renew.ClassIssuance, status.Reason, status.Message)
 	case renew.RequestStale:
 		// Left from an attempt already recorded, or made for an older spec:
 		// this attempt starts the revision over, as cert-manager does.
@@ -63,6 +64,7 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		return r.out, nil
 	}
 
+	signsHere := renew.SignsInProcess(crt.Spec.IssuerRef)
 	issuer, err := issuers.resolve(ctx, crt)
 	if err != nil {
 		return r.failTemporary(ctx, err)
@@ -84,7 +86,7 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		cr = nil
 	}
 
-	if cr == nil && !issuer.SignsInProcess() {
+	if cr == nil && !signsHere {
 		// An issuer of another group answers in its own time, so the
 		// attempt is counted before its request exists: a run that stops in
 		// between still backs off. A SelfSigned or CA issuer signs here and
@@ -101,13 +103,12 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	}
 
 	approving := false
-	if !issuance.IsApproved(cr) && !requestDenied(cr) && s.opts.Approve {
+	if !pki.IsApproved(cr) && !pki.IsDenied(cr) && s.opts.Approve {
 		cr = cr.DeepCopy()
-		issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue,
-			"cert-manager.io", "Certificate request has been approved by cert-manager.io", r.now)
+		issuance.Approve(cr, r.now)
 		approving = true
 	}
-	if !issuance.IsApproved(cr) && !requestDenied(cr) {
+	if !pki.IsApproved(cr) && !pki.IsDenied(cr) {
 		return r.waiting(ctx, keySecret, "WaitingForApproval", fmt.Sprintf("Waiting for CertificateRequest %q to be approved", cr.Name))
 	}
 
@@ -129,11 +130,9 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		}
 		return r.waiting(ctx, keySecret, "Pending", fmt.Sprintf("Waiting for CertificateRequest %q to be signed by its issuer", cr.Name))
 	case issuance.StateFailed, issuance.StateDenied:
-		if issuer.SignsInProcess() {
+		if signsHere {
 			cr = cr.DeepCopy()
-			issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed, res.Message, r.now)
-			ft := metaTime(r.now)
-			cr.Status.FailureTime = ft
+			issuance.MarkFailed(cr, res.Message, r.now)
 			if _, err := s.updateRequestStatus(ctx, cr); err != nil {
 				return r.out, err
 			}
@@ -144,11 +143,9 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 
 	// Issued. Store the signature on the request first, so that a crash
 	// from here on finds it and never signs the revision twice.
-	if issuer.SignsInProcess() && !requestIssued(cr) {
+	if signsHere && !requestIssued(cr) {
 		cr = cr.DeepCopy()
-		cr.Status.Certificate = res.Certificate
-		cr.Status.CA = res.CA
-		issuance.SetRequestCondition(cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued, "Certificate fetched from issuer successfully", r.now)
+		issuance.MarkIssued(cr, res, r.now)
 		if cr, err = s.updateRequestStatus(ctx, cr); err != nil {
 			return r.out, err
 		}
@@ -218,7 +215,7 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 	if crt.Spec.PrivateKey != nil {
 		encoding = crt.Spec.PrivateKey.Encoding
 	}
-	keyPEM, err := issuance.EncodePrivateKey(key, encoding)
+	keyPEM, err := pki.EncodePrivateKey(key, encoding)
 	if err != nil {
 		return nil, fmt.Errorf("encoding private key for %s/%s: %w", crt.Namespace, crt.Name, err)
 	}
@@ -256,7 +253,7 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 
 // leafOf returns the first certificate of a PEM chain.
 func leafOf(chain []byte) (*x509.Certificate, error) {
-	certs, err := issuance.DecodeCertificates(chain)
+	certs, err := pki.DecodeCertificates(chain)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -144,8 +145,8 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 	var usable *corev1.Secret
 	var usableKey crypto.Signer
 	for _, sec := range r.it.nextKeys {
-		key, err := issuance.DecodePrivateKey(sec.Data[corev1.TLSPrivateKeyKey])
-		fits := err == nil && len(renew.PrivateKeyMatchesSpec(key, spec)) == 0
+		key, err := pki.DecodePrivateKey(sec.Data[corev1.TLSPrivateKeyKey])
+		fits := err == nil && len(pki.KeyMatchesSpec(key, spec)) == 0
 		if fits && cr != nil {
 			fits = requestUsesKey(cr, key)
 		}
@@ -163,28 +164,28 @@ func (r *issuanceRun) ensureKey(ctx context.Context, cr *cmapi.CertificateReques
 
 	var key crypto.Signer
 	if !rotates(crt) && r.it.secret != nil && len(r.it.secret.Data[corev1.TLSPrivateKeyKey]) > 0 {
-		existing, err := issuance.DecodePrivateKey(r.it.secret.Data[corev1.TLSPrivateKeyKey])
+		existing, err := pki.DecodePrivateKey(r.it.secret.Data[corev1.TLSPrivateKeyKey])
 		switch {
 		case err != nil:
 			s.event(ctx, crt, certificateGVK, corev1.EventTypeWarning, "DecodeFailed",
 				fmt.Sprintf("Failed to decode private key stored in Secret %q - generating new key", spec.SecretName))
-		case len(renew.PrivateKeyMatchesSpec(existing, spec)) > 0:
+		case len(pki.KeyMatchesSpec(existing, spec)) > 0:
 			//lint:ignore ST1005 cert-manager's own message, verbatim, so users recognise it
 			return nil, nil, &badSpecError{reason: "CannotRegenerateKey", err: fmt.Errorf(
 				"User intervention required: existing private key in Secret %q does not match requirements on Certificate resource, mismatching fields: %v, but cert-manager cannot create new private key as the Certificate's .spec.privateKey.rotationPolicy is unset or set to Never. To allow cert-manager to create a new private key you can set .spec.privateKey.rotationPolicy to 'Always' (this will result in the private key being regenerated every time a cert is renewed) ",
-				spec.SecretName, renew.PrivateKeyMatchesSpec(existing, spec))}
+				spec.SecretName, pki.KeyMatchesSpec(existing, spec))}
 		default:
 			key = existing
 		}
 	}
 	if key == nil {
-		generated, err := issuance.GeneratePrivateKey(spec.PrivateKey)
+		generated, err := pki.GeneratePrivateKey(spec.PrivateKey)
 		if err != nil {
 			return nil, nil, &badSpecError{reason: "InvalidPrivateKeySpec", err: fmt.Errorf("cannot generate private key: %w", err)}
 		}
 		key = generated
 	}
-	keyPEM, err := issuance.EncodePrivateKey(key, cmapi.PKCS8)
+	keyPEM, err := pki.EncodePrivateKey(key, cmapi.PKCS8)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encoding next private key: %w", err)
 	}
@@ -316,7 +317,7 @@ func (s *Sweeper) applySecret(ctx context.Context, read *corev1.Secret, namespac
 }
 
 func pairMatches(data map[string][]byte) bool {
-	key, err := issuance.DecodePrivateKey(data[corev1.TLSPrivateKeyKey])
+	key, err := pki.DecodePrivateKey(data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		return false
 	}
@@ -324,16 +325,10 @@ func pairMatches(data map[string][]byte) bool {
 }
 
 func requestUsesKey(cr *cmapi.CertificateRequest, key crypto.Signer) bool {
-	csr, err := issuance.DecodeCSR(cr.Spec.Request)
-	return err == nil && issuance.PublicKeysEqual(csr.PublicKey, key.Public())
+	csr, err := pki.DecodeCSR(cr.Spec.Request)
+	return err == nil && pki.KeyMatches(key, csr.PublicKey)
 }
 
 func requestIssued(cr *cmapi.CertificateRequest) bool {
-	state, _, _ := issuance.RequestState(cr)
-	return state == issuance.StateIssued
-}
-
-func requestDenied(cr *cmapi.CertificateRequest) bool {
-	c := issuance.RequestCondition(cr, cmapi.CertificateRequestConditionDenied)
-	return c != nil && c.Status == cmmeta.ConditionTrue
+	return pki.ReadRequest(cr).Phase == pki.PhaseIssued
 }

@@ -125,7 +125,7 @@ func (s *Sweeper) input(it *workItem) renew.Input {
 		CurrentRequest: it.current.request(),
 		NextRequest:    it.next,
 		SecretOwner:    it.secretOwner,
-		SignsInProcess: isCertManagerGroup(it.cert.Spec.IssuerRef.Group),
+		SignsInProcess: renew.SignsInProcess(it.cert.Spec.IssuerRef),
 		Now:            s.opts.Now(),
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // This file is the answer to "why did this certificate reissue?". It holds
@@ -71,7 +73,7 @@ type evaluation struct {
 // decodedCurrentCSR decodes the current request's CSR once per decision.
 func (e *evaluation) decodedCurrentCSR() (*x509.CertificateRequest, error) {
 	if !e.currentCSR.done {
-		e.currentCSR.csr, e.currentCSR.err = decodeCSR(e.current.Spec.Request)
+		e.currentCSR.csr, e.currentCSR.err = pki.DecodeCSR(e.current.Spec.Request)
 		e.currentCSR.done = true
 	}
 	return e.currentCSR.csr, e.currentCSR.err
@@ -130,7 +132,7 @@ func secretKeyPairInvalid(e *evaluation) (string, string, bool) {
 	if c.CertError != nil {
 		return ReasonInvalidCertificate, fmt.Sprintf("Issuing certificate as Secret contains an invalid certificate: %v", c.CertError), true
 	}
-	equal, err := publicKeysEqual(c.Leaf.PublicKey, c.PrivateKey.Public())
+	equal, err := pki.PublicKeysEqual(c.Leaf.PublicKey, c.PrivateKey.Public())
 	if err != nil {
 		return ReasonInvalidKeyPair, fmt.Sprintf("Secret contains an invalid key-pair: %v", err), true
 	}
@@ -161,7 +163,7 @@ func secretCertificateNameMismatch(e *evaluation) (string, string, bool) {
 
 // 6
 func secretPrivateKeyMismatchesSpec(e *evaluation) (string, string, bool) {
-	if v := PrivateKeyMatchesSpec(e.contents.PrivateKey, e.crt.Spec); len(v) > 0 {
+	if v := pki.KeyMatchesSpec(e.contents.PrivateKey, e.crt.Spec); len(v) > 0 {
 		return ReasonSecretMismatch, fmt.Sprintf("Existing private key is not up to date for spec: %v", v), true
 	}
 	return "", "", false
@@ -176,7 +178,7 @@ func secretKeyDiffersFromCurrentRequest(e *evaluation) (string, string, bool) {
 	if err != nil {
 		return ReasonInvalidCertificateRequest, fmt.Sprintf("Failed to decode current CertificateRequest: %v", err), true
 	}
-	equal, err := publicKeysEqual(csr.PublicKey, e.contents.PrivateKey.Public())
+	equal, err := pki.PublicKeysEqual(csr.PublicKey, e.contents.PrivateKey.Public())
 	if err != nil {
 		return ReasonInvalidCertificateRequest, fmt.Sprintf("CertificateRequest's public key is invalid: %v", err), true
 	}

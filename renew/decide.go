@@ -7,6 +7,8 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // duplicateRecheck is how soon a Certificate that lost its secretName to
@@ -54,7 +56,7 @@ func Decide(in Input, opts Options) Decision {
 	d.Ready, d.Warnings = e.ready()
 	d.Retry, d.Warnings = decodeRetry(crt, policy, d.Warnings)
 
-	if issuing := certificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
+	if issuing := pki.CertificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
 		decideInFlight(in, issuing, &d)
 		return d
 	}
@@ -214,7 +216,7 @@ func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) 
 	// spec) has no request to compare; the Issuing=False condition recorded
 	// with it carries the generation it failed at, and any spec change since
 	// bumps the generation.
-	if issuing := certificateCondition(in.Certificate, cmapi.CertificateConditionIssuing); issuing != nil &&
+	if issuing := pki.CertificateCondition(in.Certificate, cmapi.CertificateConditionIssuing); issuing != nil &&
 		issuing.Status == cmmeta.ConditionFalse && issuing.ObservedGeneration > 0 &&
 		issuing.ObservedGeneration < in.Certificate.Generation {
 		return time.Time{}, false

@@ -412,7 +412,7 @@ func TestDecideInFlight(t *testing.T) {
 		signs       bool
 		edit        func(t *testing.T, f *fixture)
 		wantAction  Action
-		wantState   RequestState
+		wantState   RequestAction
 		wantReason  string
 		wantMessage string
 	}{
@@ -860,11 +860,5 @@ func TestDecideHandMadeSecret(t *testing.T) {
 	f.crt.Spec.IssuerRef.Kind = "ClusterIssuer"
 	if d := Decide(f.input(), Options{}); d.Action != ActionIssue || d.Reason != ReasonIncorrectIssuer {
 		t.Errorf("ClusterIssuer: %s %q, want issue IncorrectIssuer", d.Action, d.Reason)
-	}
-}
-
-func TestPublicKeysEqualUnknownType(t *testing.T) {
-	if _, err := publicKeysEqual(struct{}{}, rsa2048().Public()); err == nil {
-		t.Error("want an error for an unknown key type")
 	}
 }

@@ -101,7 +101,7 @@ type Decision struct {
 	// Request is where the next CertificateRequest stands, for ActionIssue
 	// (and the Pending wait): create, sign, finish, record a failure, or
 	// replace a stale one.
-	Request RequestState
+	Request RequestAction
 	// Manual is true when the issuance was requested by a person (cmctl renew
 	// or certsweep renew): Issuing=True with reason ManuallyTriggered.
 	Manual bool

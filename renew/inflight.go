@@ -5,29 +5,29 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
-// RequestState is where the next CertificateRequest (revision+1) stands, so
-// that job/ knows what to do with it when it acts on a Decision.
-type RequestState string
+// RequestAction says what job/ does with the next CertificateRequest
+// (revision+1) when it acts on a Decision, from where that request stands.
+type RequestAction string
 
 const (
 	// RequestNone: there is no next request; create one.
-	RequestNone RequestState = ""
+	RequestNone RequestAction = ""
 	// RequestPending: signing has not finished; sign it (in-process
 	// issuers) or wait for its issuer.
-	RequestPending RequestState = "Pending"
+	RequestPending RequestAction = "Pending"
 	// RequestIssued: signed; write the Secret and bump the revision.
-	RequestIssued RequestState = "Issued"
+	RequestIssued RequestAction = "Issued"
 	// RequestFailed: failed, denied or invalid during this attempt; record
 	// the failure (Decision.Reason/Message say why) and stop issuing.
-	RequestFailed RequestState = "Failed"
+	RequestFailed RequestAction = "Failed"
 	// RequestStale: left over from an earlier attempt, or no longer matching
 	// the spec, or unreadable; delete it and create a fresh one for the same
 	// revision (cert-manager's request manager does the same).
-	RequestStale RequestState = "Stale"
+	RequestStale RequestAction = "Stale"
 )
 
 // pendingPoll is how soon to look again at a request an external issuer is
@@ -36,78 +36,41 @@ const (
 const pendingPoll = time.Minute
 
 // requestFailure describes why a request failed, in cert-manager's words
-// (behaviour spec §4.5).
+// (docs/semantics.md §4.5).
 type requestFailure struct {
 	reason, message string
-	at              *metav1.Time
 }
 
 // classifyRequest places the next request relative to an issuance attempt
 // that began at since (the Issuing condition's transition time, or now for an
-// attempt about to begin).
-func classifyRequest(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec, since time.Time) (RequestState, *requestFailure) {
+// attempt about to begin). A request that holds a certificate is finished
+// whatever its age: it is never replaced or signed again, only stored.
+func classifyRequest(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec, since time.Time) (RequestAction, *requestFailure) {
 	if cr == nil {
 		return RequestNone, nil
+	}
+	status := pki.ReadRequest(cr)
+	if status.Phase == pki.PhaseIssued {
+		// Stored even when the spec changed since it was made: the next
+		// decision sees the change against it and issues a new revision,
+		// so each revision keeps exactly one request and one signature.
+		return RequestIssued, nil
 	}
 	if v, err := RequestMatchesSpec(cr, spec); err != nil || len(v) > 0 {
 		return RequestStale, nil
 	}
-	if f := failureOf(cr); f != nil {
-		if f.at != nil && f.at.Time.Before(since) {
+	switch status.Phase {
+	case pki.PhaseFailed, pki.PhaseDenied:
+		if status.FailedAt != nil && status.FailedAt.Time.Before(since) {
 			return RequestStale, nil
 		}
-		return RequestFailed, f
-	}
-	if c := requestCondition(cr, cmapi.CertificateRequestConditionReady); c != nil &&
-		c.Status == cmmeta.ConditionTrue && c.Reason == cmapi.CertificateRequestReasonIssued {
-		return RequestIssued, nil
-	}
-	return RequestPending, nil
-}
-
-// failureOf reports a final failure: Denied, then InvalidRequest, then Ready
-// with reason Failed, the order cert-manager's issuing controller checks in.
-func failureOf(cr *cmapi.CertificateRequest) *requestFailure {
-	mk := func(c *cmapi.CertificateRequestCondition, at *metav1.Time) *requestFailure {
-		return &requestFailure{
-			reason:  c.Reason,
-			message: fmt.Sprintf("The certificate request has failed to complete and will be retried: %s", c.Message),
-			at:      at,
+		return RequestFailed, &requestFailure{
+			reason:  status.Reason,
+			message: fmt.Sprintf("The certificate request has failed to complete and will be retried: %s", status.Message),
 		}
+	default:
+		return RequestPending, nil
 	}
-	if c := requestCondition(cr, cmapi.CertificateRequestConditionDenied); c != nil && c.Status == cmmeta.ConditionTrue {
-		return mk(c, c.LastTransitionTime)
-	}
-	if c := requestCondition(cr, cmapi.CertificateRequestConditionInvalidRequest); c != nil && c.Status == cmmeta.ConditionTrue {
-		return mk(c, c.LastTransitionTime)
-	}
-	if c := requestCondition(cr, cmapi.CertificateRequestConditionReady); c != nil &&
-		c.Status == cmmeta.ConditionFalse && c.Reason == cmapi.CertificateRequestReasonFailed {
-		at := cr.Status.FailureTime
-		if at == nil {
-			at = c.LastTransitionTime
-		}
-		return mk(c, at)
-	}
-	return nil
-}
-
-func requestCondition(cr *cmapi.CertificateRequest, t cmapi.CertificateRequestConditionType) *cmapi.CertificateRequestCondition {
-	for i := range cr.Status.Conditions {
-		if cr.Status.Conditions[i].Type == t {
-			return &cr.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func certificateCondition(crt *cmapi.Certificate, t cmapi.CertificateConditionType) *cmapi.CertificateCondition {
-	for i := range crt.Status.Conditions {
-		if crt.Status.Conditions[i].Type == t {
-			return &crt.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 // decideInFlight continues an issuance that is already under way

@@ -2,12 +2,7 @@ package renew
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +13,8 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // The matchers in this file answer "does this existing thing still satisfy
@@ -28,66 +25,7 @@ import (
 const (
 	defaultIssuerKind  = "Issuer"
 	defaultIssuerGroup = "cert-manager.io"
-	defaultRSABits     = 2048
-	defaultECDSABits   = 256
 )
-
-// PrivateKeyMatchesSpec compares a key's algorithm and size with
-// spec.privateKey (§1.4). key may be a private or a public key of type RSA,
-// ECDSA or Ed25519. Encoding and rotation policy are deliberately not
-// compared: they only matter for the next issuance.
-func PrivateKeyMatchesSpec(key any, spec cmapi.CertificateSpec) []string {
-	var algo cmapi.PrivateKeyAlgorithm
-	var size int
-	if spec.PrivateKey != nil {
-		algo, size = spec.PrivateKey.Algorithm, spec.PrivateKey.Size
-	}
-	pub := publicKeyOf(key)
-
-	switch algo {
-	case "", cmapi.RSAKeyAlgorithm:
-		k, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return []string{"spec.privateKey.algorithm"}
-		}
-		if want := cmp0(size, defaultRSABits); k.N.BitLen() != want {
-			return []string{"spec.privateKey.size"}
-		}
-	case cmapi.ECDSAKeyAlgorithm:
-		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
-			return []string{"spec.privateKey.algorithm"}
-		}
-		if want := cmp0(size, defaultECDSABits); k.Curve.Params().BitSize != want {
-			return []string{"spec.privateKey.size"}
-		}
-	case cmapi.Ed25519KeyAlgorithm:
-		if _, ok := pub.(ed25519.PublicKey); !ok {
-			return []string{"spec.privateKey.algorithm"}
-		}
-	default:
-		// cert-manager panics here; the webhook rejects unknown algorithms.
-		// No key can match an algorithm we do not know.
-		return []string{"spec.privateKey.algorithm"}
-	}
-	return nil
-}
-
-// publicKeyOf returns the public half of a private key, or key itself.
-func publicKeyOf(key any) crypto.PublicKey {
-	if s, ok := key.(crypto.Signer); ok {
-		return s.Public()
-	}
-	return key
-}
-
-// cmp0 returns v, or def when v is not positive.
-func cmp0(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
-}
 
 // RequestMatchesSpec compares a CertificateRequest with the spec (§1.6) and
 // returns the violated spec fields. It errors when the CSR cannot be decoded
@@ -97,7 +35,7 @@ func RequestMatchesSpec(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec
 	if cr == nil {
 		return nil, errors.New("no CertificateRequest")
 	}
-	csr, err := decodeCSR(cr.Spec.Request)
+	csr, err := pki.DecodeCSR(cr.Spec.Request)
 	if err != nil {
 		return nil, fmt.Errorf("CertificateRequest %q: %w", cr.Name, err)
 	}
@@ -127,7 +65,7 @@ func requestMatchesSpec(cr *cmapi.CertificateRequest, csr *x509.CertificateReque
 	// otherNames are only compared when the spec asks for some, so that
 	// requests made before otherNames existed do not all become stale.
 	if spec.OtherNames != nil {
-		got, found, err := csrOtherNames(csr)
+		got, found, err := pki.CSROtherNames(csr)
 		if err != nil {
 			return nil, fmt.Errorf("CertificateRequest %q: %w", cr.Name, err)
 		}
@@ -146,7 +84,7 @@ func requestMatchesSpec(cr *cmapi.CertificateRequest, csr *x509.CertificateReque
 		add(sameMultiset(csr.Subject.Province, subject.Provinces), "spec.subject.provinces")
 		add(sameMultiset(csr.Subject.StreetAddress, subject.StreetAddresses), "spec.subject.streetAddresses")
 	} else {
-		want, err := LiteralSubjectDER(spec.LiteralSubject)
+		want, err := pki.LiteralSubjectDER(spec.LiteralSubject)
 		if err != nil {
 			return nil, fmt.Errorf("spec.literalSubject: %w", err)
 		}
@@ -237,19 +175,6 @@ func issuerGroup(g string) string {
 		return defaultIssuerGroup
 	}
 	return g
-}
-
-// decodeCSR parses the PEM CSR of a CertificateRequest.
-func decodeCSR(data []byte) (*x509.CertificateRequest, error) {
-	block, _ := pem.Decode(data)
-	if block == nil || (block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST") {
-		return nil, errors.New("error decoding certificate request PEM block")
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("error parsing certificate request: %w", err)
-	}
-	return csr, nil
 }
 
 // ipsMatch compares parsed IPs with the spec's strings as multisets, in

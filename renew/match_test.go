@@ -1,7 +1,6 @@
 package renew
 
 import (
-	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -13,43 +12,10 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-func TestPrivateKeyMatchesSpec(t *testing.T) {
-	tests := []struct {
-		name string
-		key  func() crypto.Signer
-		pk   *cmapi.CertificatePrivateKey
-		want []string
-	}{
-		{"no privateKey: RSA 2048", rsa2048, nil, nil},
-		{"RSA 2048 explicit", rsa2048, &cmapi.CertificatePrivateKey{Algorithm: cmapi.RSAKeyAlgorithm, Size: 2048}, nil},
-		{"RSA 3072 wanted", rsa2048, &cmapi.CertificatePrivateKey{Size: 3072}, []string{"spec.privateKey.size"}},
-		{"RSA 3072 held, default wanted", rsa3072, nil, []string{"spec.privateKey.size"}},
-		{"ECDSA wanted, RSA held", rsa2048, &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm}, []string{"spec.privateKey.algorithm"}},
-		{"ECDSA default P-256", ecP256, &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm}, nil},
-		{"ECDSA 384 wanted, P-256 held", ecP256, &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 384}, []string{"spec.privateKey.size"}},
-		{"ECDSA 384", ecP384, &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 384}, nil},
-		{"Ed25519 ignores size", ed, &cmapi.CertificatePrivateKey{Algorithm: cmapi.Ed25519KeyAlgorithm, Size: 4096}, nil},
-		{"Ed25519 wanted, ECDSA held", ecP256, &cmapi.CertificatePrivateKey{Algorithm: cmapi.Ed25519KeyAlgorithm}, []string{"spec.privateKey.algorithm"}},
-		{"RSA wanted, Ed25519 held", ed, nil, []string{"spec.privateKey.algorithm"}},
-		{"unknown algorithm never matches", rsa2048, &cmapi.CertificatePrivateKey{Algorithm: "DSA"}, []string{"spec.privateKey.algorithm"}},
-		{"encoding is not compared", rsa2048, &cmapi.CertificatePrivateKey{Encoding: cmapi.PKCS8}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			spec := cmapi.CertificateSpec{PrivateKey: tt.pk}
-			if got := PrivateKeyMatchesSpec(tt.key(), spec); !slices.Equal(got, tt.want) {
-				t.Errorf("private key: got %v, want %v", got, tt.want)
-			}
-			if got := PrivateKeyMatchesSpec(tt.key().Public(), spec); !slices.Equal(got, tt.want) {
-				t.Errorf("public key: got %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
 
 func TestSecretIssuerAnnotationsMatch(t *testing.T) {
 	ann := func(kv ...string) *corev1.Secret {
@@ -119,11 +85,11 @@ func sanExtension(t *testing.T, dns []string, others ...cmapi.OtherName) pkix.Ex
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pkix.Extension{Id: oidSubjectAltName, Value: der}
+	return pkix.Extension{Id: pki.OIDSubjectAltName, Value: der}
 }
 
 func splitOID(s string) []int {
-	oid, err := attributeOID(s)
+	oid, err := pki.ParseOID(s)
 	if err != nil {
 		panic(err)
 	}
@@ -345,7 +311,7 @@ func TestRequestMatchesSpec(t *testing.T) {
 
 func mustDER(t *testing.T, s string) []byte {
 	t.Helper()
-	der, err := LiteralSubjectDER(s)
+	der, err := pki.LiteralSubjectDER(s)
 	if err != nil {
 		t.Fatal(err)
 	}

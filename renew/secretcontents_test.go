@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsweep/certsweep/issuance/pki"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -49,7 +50,7 @@ func TestDecodeSecret(t *testing.T) {
 		},
 		{
 			name:    "too large",
-			cert:    bytes.Repeat([]byte("A"), maxCertPEMBytes+1),
+			cert:    bytes.Repeat([]byte("A"), pki.MaxCertPEMBytes+1),
 			certErr: "more than the",
 		},
 	}

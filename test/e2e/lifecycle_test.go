@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/job"
 	"github.com/certsweep/certsweep/test/harness"
 )
@@ -127,7 +128,7 @@ func TestExternalIssuerFinishesOnALaterRun(t *testing.T) {
 		t.Fatalf("first run should leave the external request waiting: %s", rep.Summary())
 	}
 	crs := e.requests("ext")
-	if len(crs) != 1 || !issuance.IsApproved(&crs[0]) {
+	if len(crs) != 1 || !pki.IsApproved(&crs[0]) {
 		t.Fatalf("want one approved request, got %d", len(crs))
 	}
 	c := e.certificate("ext")
@@ -178,7 +179,7 @@ func (e *env) signAsExternalIssuer(cr *cmapi.CertificateRequest) {
 		e.t.Fatal(err)
 	}
 	fresh.Status.Certificate, fresh.Status.CA = res.Certificate, res.CA
-	issuance.SetRequestCondition(fresh, cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued, "signed by the test", time.Now())
+	pki.SetRequestCondition(fresh, cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued, "signed by the test", time.Now())
 	if _, err := e.cm.CertmanagerV1().CertificateRequests(e.ns).UpdateStatus(e.ctx(), fresh, metav1.UpdateOptions{}); err != nil {
 		e.t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestExternalIssuerFailureIsRecorded(t *testing.T) {
 		t.Fatalf("want one request, got %d", len(crs))
 	}
 	cr := crs[0]
-	issuance.SetRequestCondition(&cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed, "the CA refused", time.Now())
+	pki.SetRequestCondition(&cr, cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed, "the CA refused", time.Now())
 	ft := metav1.NewTime(time.Now())
 	cr.Status.FailureTime = &ft
 	if _, err := e.cm.CertmanagerV1().CertificateRequests(e.ns).UpdateStatus(e.ctx(), &cr, metav1.UpdateOptions{}); err != nil {
@@ -244,7 +245,7 @@ func TestApprovalLeftToAnApprover(t *testing.T) {
 		t.Fatalf("want the certificate waiting for approval: %s", rep.Summary())
 	}
 	crs := e.requests("manual")
-	if len(crs) != 1 || issuance.IsApproved(&crs[0]) {
+	if len(crs) != 1 || pki.IsApproved(&crs[0]) {
 		t.Fatalf("want one unapproved request")
 	}
 	cr := crs[0]
@@ -327,7 +328,7 @@ func TestNextKeyListedAfterItsCertificate(t *testing.T) {
 	if !crash.dead.Load() {
 		t.Fatal("the run was expected to crash after storing the next key")
 	}
-	stored, err := issuance.DecodePrivateKey(e.secret("zz-next-key").Data[corev1.TLSPrivateKeyKey])
+	stored, err := pki.DecodePrivateKey(e.secret("zz-next-key").Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package renew
+package pki
 
 import (
 	"crypto/x509/pkix"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,8 +13,9 @@ import (
 // spec.literalSubject is an RFC 4514 string whose DER encoding becomes the
 // CSR subject byte for byte, so a literal subject matches a request only when
 // both were encoded the same way. The standard library prints RFC 4514 but
-// cannot parse it, hence this small parser. issuance/ must build CSR subjects
-// with LiteralSubjectDER too, or every request would look stale.
+// cannot parse it, hence this small parser. It is the only one: issuance/
+// builds CSR subjects with it and renew/ compares requests with it, so what
+// is requested is exactly what is later found to match.
 
 // subjectAttributeTypes are the attribute names cert-manager accepts in a
 // literal subject, plus POSTALCODE. Anything else must be a dotted OID.
@@ -209,25 +209,14 @@ func newAttribute(typ string, val []valueChar) (pkix.AttributeTypeAndValue, erro
 }
 
 // attributeOID resolves a known attribute name (case-insensitively) or a
-// dotted-decimal OID such as 1.2.840.113549.1.9.1.
+// dotted-decimal OID such as 1.2.840.113549.1.9.1 (optionally "OID."-prefixed).
 func attributeOID(typ string) (asn1.ObjectIdentifier, error) {
 	if oid, ok := subjectAttributeTypes[strings.ToUpper(typ)]; ok {
 		return oid, nil
 	}
-	arcs := strings.Split(strings.TrimPrefix(strings.ToLower(typ), "oid."), ".")
-	if len(arcs) < 2 {
-		return nil, fmt.Errorf("unknown attribute type %q", typ)
-	}
-	oid := make(asn1.ObjectIdentifier, len(arcs))
-	for i, a := range arcs {
-		n, err := strconv.Atoi(a)
-		if err != nil || strings.Trim(a, "0123456789") != "" || (len(a) > 1 && a[0] == '0') {
-			return nil, fmt.Errorf("unknown attribute type %q", typ)
-		}
-		oid[i] = n
-	}
-	if oid[0] > 2 || (oid[0] < 2 && oid[1] > 39) {
-		return nil, fmt.Errorf("invalid OID %q", typ)
+	oid, err := ParseOID(strings.TrimPrefix(strings.ToLower(typ), "oid."))
+	if err != nil {
+		return nil, fmt.Errorf("unknown attribute type %q: %w", typ, err)
 	}
 	return oid, nil
 }

@@ -1,18 +1,19 @@
-package renew
+package pki
 
 import (
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 )
 
-// oidSubjectAltName identifies the X.509 SubjectAltName extension.
-var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+// OIDSubjectAltName identifies the X.509 SubjectAltName extension.
+var OIDSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 
-// csrOtherNames lists the otherName SANs of a CSR. crypto/x509 does not
+// CSROtherNames lists the otherName SANs of a CSR. crypto/x509 does not
 // expose them, so the SubjectAltName extension is walked by hand (RFC 5280
 // §4.2.1.6):
 //
@@ -23,9 +24,9 @@ var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 // found is false when the CSR has no SAN extension at all. Like cert-manager,
 // only UTF8String values are understood; any other value type is an error,
 // because the spec can only ask for UTF8String values.
-func csrOtherNames(csr *x509.CertificateRequest) (names []cmapi.OtherName, found bool, err error) {
+func CSROtherNames(csr *x509.CertificateRequest) (names []cmapi.OtherName, found bool, err error) {
 	for _, ext := range csr.Extensions {
-		if !ext.Id.Equal(oidSubjectAltName) {
+		if !ext.Id.Equal(OIDSubjectAltName) {
 			continue
 		}
 		names, err := otherNamesFromSAN(ext.Value)
@@ -86,4 +87,31 @@ func parseOtherName(body []byte) (cmapi.OtherName, error) {
 		return cmapi.OtherName{}, fmt.Errorf("otherName %s is not a UTF8String value (tag %d)", oid, value.Tag)
 	}
 	return cmapi.OtherName{OID: oid.String(), UTF8Value: string(value.Bytes)}, nil
+}
+
+// MarshalOtherName encodes one otherName GeneralName for a SubjectAltName
+// extension, the inverse of what CSROtherNames reads:
+//
+//	[0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER, value [0] EXPLICIT UTF8String }
+func MarshalOtherName(on cmapi.OtherName) (asn1.RawValue, error) {
+	oid, err := ParseOID(on.OID)
+	if err != nil {
+		return asn1.RawValue{}, fmt.Errorf("otherName: %w", err)
+	}
+	if on.UTF8Value == "" || !utf8.ValidString(on.UTF8Value) {
+		return asn1.RawValue{}, fmt.Errorf("otherName %s: utf8Value must be a non-empty UTF-8 string", on.OID)
+	}
+	oidDER, err := asn1.Marshal(oid)
+	if err != nil {
+		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
+	}
+	str, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagUTF8String, Bytes: []byte(on.UTF8Value)})
+	if err != nil {
+		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
+	}
+	explicit, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: str})
+	if err != nil {
+		return asn1.RawValue{}, fmt.Errorf("otherName %s: %w", on.OID, err)
+	}
+	return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: append(oidDER, explicit...)}, nil
 }
