@@ -27,8 +27,15 @@
 // their tokens are not created automatically, and cert-manager's controllers
 // are absent, so tests set Certificate status themselves.
 //
+// For reliability tests, StartFaultProxy puts an in-process proxy between the
+// client and the apiserver that injects 429/500/503/409/410 answers,
+// connection resets before and after the request reaches the apiserver, and
+// answers held past the client timeout; ControlPlane.RestartAPIServer
+// restarts the apiserver in place.
+//
 // Environment:
 //   - CERTSWEEP_CACHE_DIR: where built binaries are cached.
+//   - CERTSWEEP_FAULT_SEED: seed for FaultProxy rate decisions (default 1).
 //   - CERTSWEEP_KEEP_CONTROLPLANE: keep the temp dir (data, logs, kubeconfig)
 //     and test namespaces after Stop for inspection.
 package harness
