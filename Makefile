@@ -16,9 +16,18 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/certsweep
 
-## test: formatting, vet, staticcheck, then every test (unit and end-to-end).
+# RACE_E2E are the end-to-end tests whose point is concurrency: overlapping
+# sweeps over shared Secrets, LISTs restarted under running workers, shards.
+# They run again under the race detector; the rest of test/e2e does not need
+# it and would take several times longer with it.
+RACE_E2E    ?= TestSweepRaceFree|TestShardsCoverEveryCertificateOnce|TestRunEveryStopsCleanlyOnSIGTERM
+
+## test: formatting, vet, staticcheck, then every test (unit and end-to-end),
+## then the race detector over the pure packages and the concurrency tests.
 test: lint
 	$(GO) test $(TEST_FLAGS) ./...
+	$(GO) test -race $(TEST_FLAGS) ./renew/... ./issuance/... ./job/... ./triggers/...
+	$(GO) test -race $(TEST_FLAGS) -run '$(RACE_E2E)' ./test/e2e/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -28,14 +37,18 @@ lint:
 
 ## unit: the tests that need no control plane.
 unit:
-	$(GO) test -short ./renew/ ./issuance/
+	$(GO) test -short ./renew/... ./issuance/... ./job/...
 
 ## fuzz: each fuzz target for a short while.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRetryState -fuzztime=20s ./renew/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSecret -fuzztime=20s ./renew/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnedSecretFields -fuzztime=20s ./renew/
-	$(GO) test -run='^$$' -fuzz=FuzzDecodePrivateKey -fuzztime=20s ./issuance/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodePrivateKey -fuzztime=20s ./issuance/pki/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeCertificates -fuzztime=20s ./issuance/pki/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeCSR -fuzztime=20s ./issuance/pki/
+	$(GO) test -run='^$$' -fuzz=FuzzParseLiteralSubject -fuzztime=20s ./issuance/pki/
+	$(GO) test -run='^$$' -fuzz=FuzzParseOID -fuzztime=20s ./issuance/pki/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=20s ./triggers/
 
 ## demo: start a local control plane, apply manifests/examples, run one

@@ -1,7 +1,7 @@
 package issuance
 
 // The CA issuer: certificates signed by a CA key pair kept in a Secret
-// (behaviour reference §7.3).
+// (docs/semantics.md §7.3).
 
 import (
 	"context"

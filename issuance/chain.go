@@ -1,7 +1,7 @@
 package issuance
 
 // Certificate chains: putting a leaf and its CA certificates in order and
-// splitting them into tls.crt and ca.crt (behaviour reference §7.3).
+// splitting them into tls.crt and ca.crt (docs/semantics.md §7.3).
 //
 // tls.crt holds the leaf and then each issuer up the chain, but never a
 // self-signed root: RFC 5246 §7.4.2 lets a server leave the root out, since

@@ -1,7 +1,7 @@
 package issuance
 
 // The certificate signing request for a Certificate, built as cert-manager's
-// request manager builds it (behaviour reference §4.2).
+// request manager builds it (docs/semantics.md §4.2).
 
 import (
 	"bytes"

@@ -2,7 +2,7 @@ package issuance
 
 // External issuers: any issuerRef.group other than cert-manager.io. Their
 // own controllers sign the CertificateRequest; a sweep only reads the answer
-// off the request (behaviour reference §4.4, §4.5).
+// off the request (docs/semantics.md §4.4, §4.5).
 
 import (
 	"context"
@@ -34,13 +34,21 @@ func (External) Sign(_ context.Context, req Request) (Result, error) {
 	status := pki.ReadRequest(cr)
 	switch status.Phase {
 	case StateIssued:
-		tlsCrt, caCrt := tidyChain(cr.Status.Certificate, cr.Status.CA)
-		return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt}, nil
+		return StoredResult(cr), nil
 	case StateFailed, StateDenied:
 		return Result{State: status.Phase, Reason: status.Reason, Message: status.Message}, nil
 	default:
 		return Result{State: StatePending, Reason: cmapi.CertificateRequestReasonPending, Message: status.Message}, nil
 	}
+}
+
+// StoredResult is the answer an issued request already holds, read off its
+// status: the certificate is never made again for a request that has one.
+// The chain is tidied as for an external issuer (see External.Sign); a chain
+// this sweep signed is already tidy and comes back unchanged.
+func StoredResult(cr *cmapi.CertificateRequest) Result {
+	tlsCrt, caCrt := tidyChain(cr.Status.Certificate, cr.Status.CA)
+	return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt}
 }
 
 // tidyChain orders a chain returned by an issuer when it can, and returns it

@@ -2,7 +2,8 @@
 // makes keys and CSRs, builds CertificateRequests and the Secret's data, and
 // signs through the configured issuer. It never decides whether to issue
 // (renew/ does) and never calls the API (job/ does); the codecs it shares
-// with renew/ are in issuance/pki.
+// with renew/ are in issuance/pki. A bare § in this package's comments is a
+// section of docs/semantics.md.
 package issuance
 
 import (

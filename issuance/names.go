@@ -2,7 +2,7 @@ package issuance
 
 // Names of the objects an issuance creates. They are deterministic, so that a
 // sweep that crashed half-way finds its own objects again on the next run
-// instead of creating duplicates (behaviour reference §4.2, StableCertificateRequestName).
+// instead of creating duplicates (docs/semantics.md §4.2, StableCertificateRequestName).
 
 import (
 	"crypto/sha256"

@@ -1,7 +1,7 @@
 package issuance
 
 // What goes into the target Secret, and the checks made before it is
-// written (behaviour reference §4.5 step 7, §4.6).
+// written (docs/semantics.md §4.5 step 7, §4.6).
 
 import (
 	"crypto"

@@ -1,7 +1,7 @@
 package issuance
 
 // The SelfSigned issuer: each certificate is signed by its own private key
-// (behaviour reference §7.2).
+// (docs/semantics.md §7.2).
 
 import (
 	"context"

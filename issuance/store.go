@@ -1,14 +1,35 @@
 package issuance
 
-import (
-	"context"
-	"fmt"
+// The objects an issuance stores besides the CertificateRequest: the
+// next-private-key Secret and the target Secret's apply configuration.
+// They are built here and written by job/, the one place that calls the API.
 
+import (
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/client-go/kubernetes"
 )
+
+// NextKeySecret is the Secret that holds the private key of the issuance in
+// progress, written before anything is requested with it so that a crash
+// never loses it: named NextKeySecretName, labelled as cert-manager labels
+// it, and controlled by the Certificate so that it goes with it.
+func NextKeySecret(crt *cmapi.Certificate, keyPEM []byte) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      NextKeySecretName(crt.Name),
+			Namespace: crt.Namespace,
+			Labels: map[string]string{
+				cmapi.IsNextPrivateKeySecretLabelKey:      "true",
+				cmapi.PartOfCertManagerControllerLabelKey: "true",
+			},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(crt, cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind))},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{corev1.TLSPrivateKeyKey: keyPEM},
+	}
+}
 
 // SecretWrite is the full desired content of a target Secret.
 type SecretWrite struct {
@@ -25,26 +46,23 @@ type SecretWrite struct {
 	Annotations     map[string]string
 }
 
-// ApplySecret writes a Secret with server-side apply under fieldManager.
+// ApplyConfiguration is w as a server-side apply request, and whether it is
+// to be forced.
 //
 // Server-side apply gives exactly the ownership semantics cert-manager has:
 // keys, labels and annotations this manager applied before and leaves out
 // now are removed, while anything other tools put on the Secret is kept.
-func ApplySecret(ctx context.Context, kube kubernetes.Interface, w SecretWrite, fieldManager string) (*corev1.Secret, error) {
-	ac := corev1ac.Secret(w.Name, w.Namespace).
+func (w SecretWrite) ApplyConfiguration() (ac *corev1ac.SecretApplyConfiguration, force bool) {
+	ac = corev1ac.Secret(w.Name, w.Namespace).
 		WithType(w.Type).
 		WithData(w.Data).
 		WithLabels(w.Labels).
 		WithAnnotations(w.Annotations)
 	// Server-side apply creates a missing object whatever resourceVersion it
 	// is given, so "only if still absent" is expressed by not forcing.
-	force := w.ResourceVersion != ""
+	force = w.ResourceVersion != ""
 	if force {
 		ac.WithResourceVersion(w.ResourceVersion)
 	}
-	out, err := kube.CoreV1().Secrets(w.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: fieldManager, Force: force})
-	if err != nil {
-		return nil, fmt.Errorf("writing secret %s/%s: %w", w.Namespace, w.Name, err)
-	}
-	return out, nil
+	return ac, force
 }

@@ -2,7 +2,7 @@ package issuance
 
 // The certificate subject: spec.literalSubject parsed as an RFC 4514 string,
 // or spec.commonName plus spec.subject.*, turned into the DER Name that goes
-// into the CSR (behaviour reference §4.2).
+// into the CSR (docs/semantics.md §4.2).
 
 import (
 	"crypto/x509/pkix"

@@ -1,7 +1,7 @@
 package issuance
 
 // The certificate template built from a CertificateRequest, shared by the
-// in-process signers (behaviour reference §7.1). The CSR says who the
+// in-process signers (docs/semantics.md §7.1). The CSR says who the
 // certificate is for; the request's spec says what it may do and for how long.
 
 import (

@@ -1,7 +1,7 @@
 package issuance
 
 // Key usages: the mapping from cert-manager's usage strings to X.509 key
-// usage bits and extended key usages (behaviour reference §7.1), and the
+// usage bits and extended key usages (docs/semantics.md §7.1), and the
 // defaulting rule shared by CSR building and signing.
 
 import (

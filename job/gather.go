@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"sort"
 	"strconv"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/renew"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,21 +39,25 @@ type workItem struct {
 	// current is what deciding needs of the current revision's request.
 	current *requestSummary
 	next    *cmapi.CertificateRequest
-	// duplicateRequests is set when more than one request claims the current
-	// or next revision; cert-manager refuses to decide in that state too.
-	duplicateRequests bool
-	nextKeys          []*corev1.Secret
-	owned             []requestRef
-	secretOwner       string
+	// duplicates names requests that claim the current or next revision
+	// when another one already does; renew/ refuses to go on then.
+	duplicates []string
+	nextKeys   []*corev1.Secret
+	owned      []requestRef
+	// peers are copies of the other Certificates naming the same Secret,
+	// taken once before the item is handed on, so deciding never reads an
+	// item another worker may be changing.
+	peers []renew.Peer
 	// peerOnly marks a Certificate of another shard: it is never worked on,
 	// but it still counts when deciding who owns a shared secretName.
 	peerOnly bool
 	// visited is set once scan has handed the item on, so a LIST restarted
 	// after an expired continue token never hands it on twice.
 	visited bool
-	// settledClean is set when settle found the Certificate up to date and
-	// its own Secret's owner, the state in which next keys are deleted.
-	settledClean bool
+	// discardLateKeys is set when the decision removed this Certificate's
+	// next keys (up to date, its own Secret's owner), so that a next key
+	// listed after the decision goes too.
+	discardLateKeys bool
 }
 
 // release drops what was read for deciding, once the item is done with, so
@@ -168,8 +172,16 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(
 		Limit:         s.opts.PageSize,
 		LabelSelector: labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"}.String(),
 	}
+	// A group's members are all handed on by the first visitGroup call for
+	// it; a LIST restarted after an expired continue token calls it again
+	// and finds nothing left to hand on, so no item is touched after a
+	// worker has it.
 	visitGroup := func(group []*workItem) {
-		assignGroupOwner(group)
+		for _, it := range group {
+			if !it.peerOnly && !it.visited {
+				it.peers = peersOf(it, group)
+			}
+		}
 		for _, it := range group {
 			if !it.peerOnly && !it.visited {
 				it.visited = true
@@ -304,12 +316,12 @@ func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
 	switch {
 	case it.cert.Status.Revision != nil && rev == *it.cert.Status.Revision:
 		if it.current != nil {
-			it.duplicateRequests = true
+			it.duplicates = append(it.duplicates, cr.Name)
 		}
 		it.current = summarize(cr)
 	case rev == nextRevision(it.cert):
 		if it.next != nil {
-			it.duplicateRequests = true
+			it.duplicates = append(it.duplicates, cr.Name)
 		}
 		next := *cr
 		next.ManagedFields = nil
@@ -317,37 +329,16 @@ func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
 	}
 }
 
-// assignGroupOwner applies cert-manager's rule for Certificates sharing a
-// secretName (§9): the Certificate named in the Secret's certificate-name
-// annotation owns it; otherwise the oldest one does (ties by name).
-func assignGroupOwner(group []*workItem) {
-	for _, it := range group {
-		it.secretOwner = ""
-	}
-	if len(group) < 2 {
-		return
-	}
-	sort.Slice(group, func(i, j int) bool {
-		a, b := group[i].cert, group[j].cert
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		return a.Name < b.Name
-	})
-	owner := group[0].cert.Name
-	if sec := group[0].secret; sec != nil {
-		named := sec.Annotations[cmapi.CertificateNameKey]
-		for _, it := range group {
-			if it.cert.Name == named {
-				owner = named
-			}
+// peersOf copies what the secretName ownership rule reads of the other
+// members of it's group.
+func peersOf(it *workItem, group []*workItem) []renew.Peer {
+	var peers []renew.Peer
+	for _, other := range group {
+		if other != it {
+			peers = append(peers, renew.Peer{Name: other.cert.Name, Created: other.cert.CreationTimestamp.Time})
 		}
 	}
-	for _, it := range group {
-		if it.cert.Name != owner {
-			it.secretOwner = owner
-		}
-	}
+	return peers
 }
 
 // reread fetches one Certificate and everything that belongs to it straight
@@ -396,13 +387,11 @@ func (s *Sweeper) reread(ctx context.Context, namespace, name string) (it *workI
 	if err != nil {
 		return nil, false, fmt.Errorf("listing certificates in %s: %w", namespace, err)
 	}
-	group := []*workItem{it}
 	for i := range peers.Items {
 		p := &peers.Items[i]
 		if p.UID != crt.UID && p.Spec.SecretName == crt.Spec.SecretName {
-			group = append(group, &workItem{cert: p, secret: it.secret})
+			it.peers = append(it.peers, renew.Peer{Name: p.Name, Created: p.CreationTimestamp.Time})
 		}
 	}
-	assignGroupOwner(group)
 	return it, true, nil
 }

@@ -6,51 +6,47 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
-// issuance carries one issuance through as far as it can go in this run:
-// key, request, approval, signature, Secret, status. Each step first looks
-// for the result of an earlier, interrupted run and adopts it, so a crash at
-// any point leaves state the next run finishes from, with exactly one
-// CertificateRequest per revision.
+var requestGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateRequestKind)
+
+// issuanceRun carries one issuance Decision out as far as it can go in this
+// run: key, request, approval, signature, Secret, status. Each step first
+// looks for the result of an earlier, interrupted run and adopts it, so a
+// crash at any point leaves state the next run finishes from, with exactly
+// one CertificateRequest and one signature per revision.
 type issuanceRun struct {
 	s   *Sweeper
 	it  *workItem
 	d   renew.Decision
 	rev int
 	now time.Time
-	// counted is true once this attempt is counted in the retry annotations.
-	counted bool
-	out     Outcome
+	out Outcome
 }
 
 func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, issuers *issuerCache, b *budget) (Outcome, error) {
 	r := &issuanceRun{s: s, it: it, d: d, rev: nextRevision(it.cert), now: s.opts.Now()}
 	r.out = Outcome{Namespace: it.cert.Namespace, Name: it.cert.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook}
-	crt := it.cert
+	if d.Failure != nil {
+		return r.record(ctx, *d.Failure)
+	}
 
 	cr := it.next
 	switch d.Request {
-	case renew.RequestFailed:
-		// The issuer answered since we last looked. An external issuer's
-		// attempt was counted when its request was created; an in-process
-		// signature that failed is counted now, in case the run that marked
-		// the request failed stopped before recording it.
-		r.counted = !renew.SignsInProcess(crt.Spec.IssuerRef)
-		status := pki.ReadRequest(cr)
-		return r.fail(ctx, renew.ClassIssuance, status.Reason, status.Message)
 	case renew.RequestStale:
-		// Left from an attempt already recorded, or made for an older spec:
-		// this attempt starts the revision over, as cert-manager does.
+		// Left from an attempt already recorded, made for an older spec, or
+		// made with a key that is gone: the revision starts over.
 		if err := s.deleteRequest(ctx, cr); err != nil {
 			return r.out, err
 		}
@@ -64,73 +60,69 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		return r.out, nil
 	}
 
-	signsHere := renew.SignsInProcess(crt.Spec.IssuerRef)
-	issuer, err := issuers.resolve(ctx, crt)
+	key, keySecret, err := r.ensureKey(ctx)
+	if err != nil {
+		return r.out, err
+	}
+	if d.Request == renew.RequestIssued {
+		// Signed already, by us in a run that stopped before the Secret was
+		// written, or by an external issuer: store it; never sign again.
+		return r.complete(ctx, cr, key, keySecret, issuance.StoredResult(cr))
+	}
+
+	issuer, err := issuers.resolve(ctx, it.cert)
 	if err != nil {
 		return r.failTemporary(ctx, err)
 	}
-
-	key, keySecret, err := r.ensureKey(ctx, cr)
-	if err != nil {
-		var bad *badSpecError
-		if errors.As(err, &bad) {
-			return r.fail(ctx, renew.ClassIssuance, bad.reason, bad.Error())
-		}
-		return r.out, err
-	}
-	if cr != nil && !requestUsesKey(cr, key) {
-		// Its key is gone (a failed attempt rotated it): start the revision over.
-		if err := s.deleteRequest(ctx, cr); err != nil {
-			return r.out, err
-		}
-		cr = nil
-	}
-
-	if cr == nil && !signsHere {
-		// An issuer of another group answers in its own time, so the
-		// attempt is counted before its request exists: a run that stops in
-		// between still backs off. A SelfSigned or CA issuer signs here and
-		// now, and the request it signs is the record of the attempt; any
-		// failure is counted when it is recorded.
-		if err := r.countAttempt(ctx); err != nil {
+	if cr == nil && r.d.CountAttemptFirst {
+		if err := r.startAttempt(ctx); err != nil {
 			return r.out, err
 		}
 	}
 	if cr == nil {
 		if cr, err = r.createRequest(ctx, key, keySecret); err != nil {
+			var bad *badSpecError
+			if errors.As(err, &bad) {
+				return r.fail(ctx, renew.ClassIssuance, bad.reason, bad.Error())
+			}
 			return r.out, err
 		}
 	}
 
 	approving := false
-	if !pki.IsApproved(cr) && !pki.IsDenied(cr) && s.opts.Approve {
+	if !pki.IsApproved(cr) && !pki.IsDenied(cr) {
+		if r.d.Approval != renew.ApprovalGrant {
+			return r.waiting(ctx, keySecret, renew.ReasonWaitingForApproval, renew.MessageWaitingForApproval(cr.Name))
+		}
 		cr = cr.DeepCopy()
 		issuance.Approve(cr, r.now)
 		approving = true
 	}
-	if !pki.IsApproved(cr) && !pki.IsDenied(cr) {
-		return r.waiting(ctx, keySecret, "WaitingForApproval", fmt.Sprintf("Waiting for CertificateRequest %q to be approved", cr.Name))
+	// saveApproval stores an approval made in this run when nothing else
+	// about the request is stored with it.
+	saveApproval := func() error {
+		if !approving {
+			return nil
+		}
+		_, err := s.updateRequestStatus(ctx, cr)
+		return err
 	}
 
 	res, err := issuer.Sign(ctx, issuance.Request{CertificateRequest: cr, PrivateKey: key})
 	if err != nil {
-		if approving {
-			if _, werr := s.updateRequestStatus(ctx, cr); werr != nil {
-				return r.out, werr
-			}
+		if werr := saveApproval(); werr != nil {
+			return r.out, werr
 		}
 		return r.failTemporary(ctx, err)
 	}
 	switch res.State {
 	case issuance.StatePending:
-		if approving {
-			if _, err := s.updateRequestStatus(ctx, cr); err != nil {
-				return r.out, err
-			}
+		if err := saveApproval(); err != nil {
+			return r.out, err
 		}
-		return r.waiting(ctx, keySecret, "Pending", fmt.Sprintf("Waiting for CertificateRequest %q to be signed by its issuer", cr.Name))
+		return r.waiting(ctx, keySecret, renew.ReasonPending, renew.MessageWaitingForIssuer(cr.Name))
 	case issuance.StateFailed, issuance.StateDenied:
-		if signsHere {
+		if r.d.SignsHere {
 			cr = cr.DeepCopy()
 			issuance.MarkFailed(cr, res.Message, r.now)
 			if _, err := s.updateRequestStatus(ctx, cr); err != nil {
@@ -143,7 +135,7 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 
 	// Issued. Store the signature on the request first, so that a crash
 	// from here on finds it and never signs the revision twice.
-	if signsHere && !requestIssued(cr) {
+	if r.d.SignsHere {
 		cr = cr.DeepCopy()
 		issuance.MarkIssued(cr, res, r.now)
 		if cr, err = s.updateRequestStatus(ctx, cr); err != nil {
@@ -159,12 +151,10 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	s, it := r.s, r.it
 	leaf, reason, message := issuance.VerifyIssued(res.Certificate, cr.Spec.Request, r.now)
 	if leaf == nil {
-		r.counted = true
 		return r.fail(ctx, renew.ClassIssuance, reason, message)
 	}
 	if !issuance.KeyMatchesCertificate(key, res.Certificate) {
-		r.counted = true
-		return r.fail(ctx, renew.ClassIssuance, "InvalidCertificate", "Issuer returned a certificate with a public key that does not match the private key")
+		return r.fail(ctx, renew.ClassIssuance, issuance.ReasonInvalidCertificate, "Issuer returned a certificate with a public key that does not match the private key")
 	}
 	secret, err := r.writeSecret(ctx, key, leaf, res.Certificate, res.CA, cr.Spec.IssuerRef)
 	if err != nil {
@@ -181,15 +171,15 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	rev := r.rev
 	desired.Status.Revision = &rev
 	desired.Status.NextPrivateKeySecretName = nil
-	removeCondition(desired, cmapi.CertificateConditionIssuing)
+	pki.RemoveCertificateCondition(desired, cmapi.CertificateConditionIssuing)
 	// Readiness is decided on what was just stored.
-	after := renew.Decide(renew.Input{Certificate: desired, Secret: secret, CurrentRequest: cr, Now: r.now, SignsInProcess: true}, s.opts.Decide)
+	after := renew.Decide(renew.Input{Certificate: desired, Secret: secret, CurrentRequest: cr, Now: r.now}, s.opts.Decide)
 	after.Retry = renew.RetryState{}
 	applyDecisionToStatus(desired, after, r.now)
 	if it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
 		return r.out, err
 	}
-	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, "Issued", "The certificate has been successfully issued")
+	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssued, "The certificate has been successfully issued")
 	if err := s.deleteNextKey(ctx, keySecret); err != nil {
 		return r.out, err
 	}
@@ -208,7 +198,7 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 }
 
 // writeSecret stores key and chain in the target Secret, re-encoding the key
-// as the spec asks. It refuses to write a pair that does not match.
+// as the spec asks.
 func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *x509.Certificate, chain, ca []byte, ref cmmeta.IssuerReference) (*corev1.Secret, error) {
 	crt := r.it.cert
 	var encoding cmapi.PrivateKeyEncoding
@@ -220,7 +210,7 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 		return nil, fmt.Errorf("encoding private key for %s/%s: %w", crt.Namespace, crt.Name, err)
 	}
 	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
-	return r.s.applySecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, issuance.SecretData(keyPEM, chain, ca), labels, annotations)
+	return r.s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, issuance.SecretData(keyPEM, chain, ca), labels, annotations)
 }
 
 // rewriteSecret repairs the target Secret's metadata from its own key and
@@ -228,18 +218,13 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decision) (Outcome, error) {
 	crt, sec := it.cert, it.secret
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook, Result: ResultRewritten}
-	leaf, err := leafOf(sec.Data[corev1.TLSCertKey])
+	chain, err := pki.DecodeCertificates(sec.Data[corev1.TLSCertKey])
 	if err != nil {
 		return out, fmt.Errorf("re-reading certificate of secret %s/%s: %w", sec.Namespace, sec.Name, err)
 	}
-	ref := cmmeta.IssuerReference{
-		Name:  sec.Annotations[cmapi.IssuerNameAnnotationKey],
-		Kind:  sec.Annotations[cmapi.IssuerKindAnnotationKey],
-		Group: sec.Annotations[cmapi.IssuerGroupAnnotationKey],
-	}
-	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
+	labels, annotations := renew.DesiredSecretMetadata(crt, chain[0], renew.SecretIssuerRef(sec, crt))
 	data := issuance.SecretData(sec.Data[corev1.TLSPrivateKeyKey], sec.Data[corev1.TLSCertKey], sec.Data[cmmeta.TLSCAKey])
-	if it.secret, err = s.applySecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations); err != nil {
+	if it.secret, err = s.storeSecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations); err != nil {
 		return out, err
 	}
 	s.opts.Logger.Info("secret metadata rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
@@ -251,13 +236,219 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 	return out, nil
 }
 
-// leafOf returns the first certificate of a PEM chain.
-func leafOf(chain []byte) (*x509.Certificate, error) {
-	certs, err := pki.DecodeCertificates(chain)
+// storeSecret writes the target Secret, carrying the resourceVersion read
+// (so a concurrent change makes this write fail rather than be lost), after
+// a final guard that key and certificate belong together.
+func (s *Sweeper) storeSecret(ctx context.Context, read *corev1.Secret, namespace, name string, data map[string][]byte, labels, annotations map[string]string) (*corev1.Secret, error) {
+	if !pairMatches(data) {
+		return nil, fmt.Errorf("refusing to write secret %s/%s: its private key does not match its certificate", namespace, name)
+	}
+	w := issuance.SecretWrite{
+		Namespace: namespace, Name: name, Type: corev1.SecretTypeTLS,
+		Data: data, Labels: labels, Annotations: annotations,
+	}
+	if read != nil {
+		w.ResourceVersion = read.ResourceVersion
+		if read.Type != "" {
+			w.Type = read.Type
+		}
+	}
+	out, err := s.applySecret(ctx, w)
+	if read == nil && apierrors.IsConflict(err) {
+		// A Secret we had not seen is there, and another writer owns its
+		// key or certificate: read it and decide again.
+		return nil, errReread
+	}
+	return out, err
+}
+
+func pairMatches(data map[string][]byte) bool {
+	key, err := pki.DecodePrivateKey(data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return false
+	}
+	return issuance.KeyMatchesCertificate(key, data[corev1.TLSCertKey])
+}
+
+// badSpecError is a Certificate spec this sweep cannot act on (for example
+// one no CSR can be built from). It is an issuance failure: retrying soon
+// would not help, fixing the spec will.
+type badSpecError struct {
+	reason string
+	err    error
+}
+
+func (e *badSpecError) Error() string { return e.err.Error() }
+func (e *badSpecError) Unwrap() error { return e.err }
+
+// startAttempt records the attempt in the annotations before the issuer is
+// contacted, as the Decision asks, so that a crash between the two counts as
+// a failed attempt and backs off instead of retrying on every run.
+func (r *issuanceRun) startAttempt(ctx context.Context) error {
+	state := r.d.StartAttempt(r.now)
+	crt, err := r.s.writeRetryAnnotations(ctx, r.it.cert, state)
+	if err != nil {
+		return err
+	}
+	r.it.cert = crt
+	return nil
+}
+
+// failTemporary records an error that should be retried soon: an issuer that
+// is missing or not ready, or one that could not be reached.
+func (r *issuanceRun) failTemporary(ctx context.Context, err error) (Outcome, error) {
+	var notReady *issuance.NotReadyError
+	if errors.As(err, &notReady) {
+		return r.fail(ctx, renew.ClassTemporary, notReady.Reason, notReady.Message)
+	}
+	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errReread) {
+		return r.out, err
+	}
+	return r.fail(ctx, renew.ClassTemporary, renew.ReasonIssuerUnavailable, err.Error())
+}
+
+// fail records a failure found while carrying the decision out; renew/
+// says what it means for the retry window.
+func (r *issuanceRun) fail(ctx context.Context, class renew.FailureClass, reason, detail string) (Outcome, error) {
+	return r.record(ctx, r.d.Fail(class, reason, detail, r.now))
+}
+
+// record writes a failed attempt: the retry annotations, Issuing=False with
+// the reason, the mirrored status fields, one Warning event, and, when the
+// key rotates, no next key left for the next attempt.
+func (r *issuanceRun) record(ctx context.Context, f renew.Failure) (Outcome, error) {
+	s := r.s
+	crt, err := s.writeRetryAnnotations(ctx, r.it.cert, f.Retry)
+	if err != nil {
+		return r.out, err
+	}
+	r.it.cert = crt
+	desired := crt.DeepCopy()
+	d := r.d
+	d.Retry = f.Retry
+	applyDecisionToStatus(desired, d, r.now)
+	pki.SetCertificateCondition(desired, issuingCondition(cmmeta.ConditionFalse, f.Reason, f.Message), r.now)
+	desired.Status.NextPrivateKeySecretName = nil
+	if r.it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
+		return r.out, err
+	}
+	s.event(ctx, r.it.cert, certificateGVK, corev1.EventTypeWarning, f.Reason, f.Message)
+	if f.DropNextKeys {
+		for _, key := range r.it.nextKeys {
+			if err := s.deleteNextKey(ctx, key); err != nil {
+				return r.out, err
+			}
+		}
+	}
+	s.opts.Logger.Warn("issuance failed", "certificate", crt.Namespace+"/"+crt.Name, "class", string(f.Class),
+		"reason", f.Reason, "message", f.Message, "attempts", f.Retry.FailedAttempts, "nextAttempt", f.Retry.NextAttempt.Format(time.RFC3339))
+	r.out.Result, r.out.Reason, r.out.Message, r.out.NextLook = ResultFailed, f.Reason, f.Message, f.Retry.NextAttempt
+	return r.out, nil
+}
+
+// waiting marks the Certificate as issuing while its request is with an
+// approver or an issuer that answers later, so that kubectl and cmctl show
+// what it waits for.
+func (r *issuanceRun) waiting(ctx context.Context, keySecret *corev1.Secret, reason, message string) (Outcome, error) {
+	desired := r.it.cert.DeepCopy()
+	applyDecisionToStatus(desired, r.d, r.now)
+	if !pki.HasCertificateCondition(desired, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue) {
+		pki.SetCertificateCondition(desired, issuingCondition(cmmeta.ConditionTrue, r.d.Reason, r.d.Message), r.now)
+	}
+	name := keySecret.Name
+	desired.Status.NextPrivateKeySecretName = &name
+	var err error
+	if r.it.cert, _, err = r.s.writeStatus(ctx, r.it.cert, desired); err != nil {
+		return r.out, err
+	}
+	r.out.Result, r.out.Reason, r.out.Message = ResultWaiting, reason, message
+	r.out.NextLook = r.now.Add(time.Minute)
+	return r.out, nil
+}
+
+// ensureKey carries out the Decision's key plan: stale next keys go, and
+// the key to use is the stored one, or is stored in a next-private-key
+// Secret before anything is requested with it, so that a crash never loses
+// it and a second run never makes another.
+func (r *issuanceRun) ensureKey(ctx context.Context) (crypto.Signer, *corev1.Secret, error) {
+	s, crt, plan := r.s, r.it.cert, r.d.Key
+	for _, sec := range plan.Discard {
+		if err := s.deleteNextKey(ctx, sec); err != nil {
+			return nil, nil, err
+		}
+	}
+	if plan.Source == renew.KeyAdopt {
+		return plan.Key, plan.Secret, nil
+	}
+	if plan.DecodeWarning != "" {
+		s.event(ctx, crt, certificateGVK, corev1.EventTypeWarning, renew.ReasonDecodeFailed, plan.DecodeWarning)
+	}
+	key := plan.Key
+	if plan.Source == renew.KeyGenerate {
+		generated, err := pki.GeneratePrivateKey(crt.Spec.PrivateKey)
+		if err != nil {
+			return nil, nil, &badSpecError{reason: renew.ReasonInvalidPrivateKeySpec, err: fmt.Errorf("cannot generate private key: %w", err)}
+		}
+		key = generated
+	}
+	keyPEM, err := pki.EncodePrivateKey(key, cmapi.PKCS8)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding next private key: %w", err)
+	}
+	created, err := s.createNextKey(ctx, issuance.NextKeySecret(crt, keyPEM))
+	if apierrors.IsAlreadyExists(err) {
+		// Another sweep stored a key first; read again and use theirs.
+		return nil, nil, errReread
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	r.it.nextKeys = []*corev1.Secret{created}
+	return key, created, nil
+}
+
+// createRequest makes the CertificateRequest for this revision. AlreadyExists
+// means a concurrent sweep made it first: we adopt theirs by reading again.
+func (r *issuanceRun) createRequest(ctx context.Context, key crypto.Signer, keySecret *corev1.Secret) (*cmapi.CertificateRequest, error) {
+	crt := r.it.cert
+	csr, err := issuance.BuildCSR(crt, key)
+	if err != nil {
+		return nil, &badSpecError{reason: renew.ReasonInvalidCertificateSpec, err: fmt.Errorf("cannot build CSR: %w", err)}
+	}
+	created, err := r.s.createRequest(ctx, issuance.BuildCertificateRequest(crt, r.rev, keySecret.Name, csr))
+	if apierrors.IsAlreadyExists(err) {
+		return nil, errReread
+	}
 	if err != nil {
 		return nil, err
 	}
-	return certs[0], nil
+	r.it.next = created
+	return created, nil
+}
+
+// pruneRequests deletes the oldest owned requests beyond revisionHistoryLimit
+// (default 1), as cert-manager's revision manager does for Ready Certificates.
+func (s *Sweeper) pruneRequests(ctx context.Context, it *workItem) error {
+	limit := 1
+	if it.cert.Spec.RevisionHistoryLimit != nil && *it.cert.Spec.RevisionHistoryLimit > 0 {
+		limit = int(*it.cert.Spec.RevisionHistoryLimit)
+	}
+	var revs []requestRef
+	for _, ref := range it.owned {
+		if ref.Revision >= 0 {
+			revs = append(revs, ref)
+		}
+	}
+	if len(revs) <= limit {
+		return nil
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].Revision < revs[j].Revision })
+	for _, ref := range revs[:len(revs)-limit] {
+		if err := s.pruneRequest(ctx, it.cert.Namespace, ref.Name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func ownsRequest(refs []requestRef, name string) bool {

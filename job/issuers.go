@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/issuance/pki"
+	"github.com/certsweep/certsweep/renew"
 )
 
 // issuerCache resolves each issuerRef once per run: one GET per Issuer, not
@@ -36,13 +38,11 @@ func newIssuerCache(s *Sweeper) *issuerCache {
 	return &issuerCache{s: s, entries: map[string]*issuerEntry{}}
 }
 
-func isCertManagerGroup(group string) bool { return group == "" || group == "cert-manager.io" }
-
 // resolve returns the Issuer to sign with for crt. The error is a
 // *issuance.NotReadyError when the issuer is missing or cannot sign yet.
 func (c *issuerCache) resolve(ctx context.Context, crt *cmapi.Certificate) (issuance.Issuer, error) {
 	ref := crt.Spec.IssuerRef
-	if !isCertManagerGroup(ref.Group) {
+	if !renew.SignsInProcess(ref) {
 		return issuance.External{}, nil
 	}
 	kind := ref.Kind
@@ -127,52 +127,21 @@ func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace,
 func (c *issuerCache) flushStatus(ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := metav1.NewTime(c.s.opts.Now().UTC().Truncate(1e9))
+	now := c.s.opts.Now()
 	for _, e := range c.entries {
 		if e.obj == nil || e.ready == nil {
 			continue
 		}
-		status := e.obj.GetStatus()
 		cond := *e.ready
 		cond.ObservedGeneration = e.obj.GetGeneration()
-		var existing *cmapi.IssuerCondition
-		for i := range status.Conditions {
-			if status.Conditions[i].Type == cond.Type {
-				existing = &status.Conditions[i]
-			}
-		}
-		if existing != nil && existing.Status == cond.Status && existing.Reason == cond.Reason &&
-			existing.Message == cond.Message && existing.ObservedGeneration == cond.ObservedGeneration {
+		upd := e.obj.DeepCopyObject().(cmapi.GenericIssuer)
+		conds, changed := pki.SetIssuerCondition(upd.GetStatus().Conditions, cond, now)
+		if !changed {
 			continue
 		}
-		if existing != nil && existing.Status == cond.Status && existing.LastTransitionTime != nil {
-			cond.LastTransitionTime = existing.LastTransitionTime
-		} else {
-			cond.LastTransitionTime = &now
-		}
-		var err error
-		switch obj := e.obj.(type) {
-		case *cmapi.Issuer:
-			upd := obj.DeepCopy()
-			upd.Status.Conditions = replaceIssuerCondition(upd.Status.Conditions, cond)
-			_, err = c.s.cm.CertmanagerV1().Issuers(upd.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
-		case *cmapi.ClusterIssuer:
-			upd := obj.DeepCopy()
-			upd.Status.Conditions = replaceIssuerCondition(upd.Status.Conditions, cond)
-			_, err = c.s.cm.CertmanagerV1().ClusterIssuers().UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
-		}
-		if err != nil && !apierrors.IsConflict(err) {
+		upd.GetStatus().Conditions = conds
+		if err := c.s.updateIssuerStatus(ctx, upd); err != nil && !apierrors.IsConflict(err) {
 			c.s.opts.Logger.Warn("could not update issuer status", "issuer", e.obj.GetName(), "error", err)
 		}
 	}
-}
-
-func replaceIssuerCondition(conds []cmapi.IssuerCondition, cond cmapi.IssuerCondition) []cmapi.IssuerCondition {
-	for i := range conds {
-		if conds[i].Type == cond.Type {
-			conds[i] = cond
-			return conds
-		}
-	}
-	return append(conds, cond)
 }

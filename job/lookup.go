@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/renew"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -53,7 +54,7 @@ func (s *Sweeper) CertificatesUsingIssuer(ctx context.Context, kind, namespace, 
 // kind/name. An empty kind means Issuer, as in cert-manager.
 func refersTo(crt *cmapi.Certificate, kind, name string) bool {
 	ref := crt.Spec.IssuerRef
-	if !isCertManagerGroup(ref.Group) || ref.Name != name {
+	if !renew.CertManagerIssuer(ref) || ref.Name != name {
 		return false
 	}
 	refKind := ref.Kind

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -50,11 +51,11 @@ func (s *Sweeper) MarkForRenewal(ctx context.Context, ref ObjectRef) error {
 			return fmt.Errorf("reading certificate %s/%s: %w", ref.Namespace, ref.Name, err)
 		}
 		upd := crt.DeepCopy()
-		setCondition(upd, cmapi.CertificateCondition{
+		pki.SetCertificateCondition(upd, cmapi.CertificateCondition{
 			Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue,
 			Reason: renew.ReasonManuallyTriggered, Message: "Certificate re-issuance manually triggered",
 		}, s.opts.Now())
-		_, err = s.cm.CertmanagerV1().Certificates(ref.Namespace).UpdateStatus(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
+		_, err = s.updateCertificateStatus(ctx, upd)
 		if apierrors.IsConflict(err) {
 			return retry.RetryableError(err)
 		}

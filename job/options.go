@@ -1,7 +1,8 @@
 // Package job runs one sweep: it lists Certificates and what belongs to them
 // page by page, asks renew/ what to do about each, carries that out through
 // issuance/, and reports. It holds no state between runs; every run starts
-// from what the API server says.
+// from what the API server says. Every API write is in writes.go. A bare §
+// in this package's comments is a section of docs/semantics.md.
 package job
 
 import (

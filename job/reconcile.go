@@ -1,16 +1,16 @@
 package job
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	corev1 "k8s.io/api/core/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -71,10 +71,6 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (Outcome, error) {
 	crt := it.cert
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name}
-	if it.duplicateRequests {
-		out.Reason = "DuplicateRequests"
-		return out, fmt.Errorf("more than one CertificateRequest claims the same revision of %s/%s; delete the extra one", crt.Namespace, crt.Name)
-	}
 	var d renew.Decision
 	if decided != nil {
 		d = *decided
@@ -107,26 +103,16 @@ func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issu
 	}
 }
 
-// secretHoldsRequest reports whether the Secret carries the certificate the
-// request was issued with.
-func secretHoldsRequest(sec *corev1.Secret, cr *cmapi.CertificateRequest) bool {
-	if sec == nil || cr == nil || !requestIssued(cr) {
-		return false
-	}
-	stored, err1 := leafOf(sec.Data[corev1.TLSCertKey])
-	issued, err2 := leafOf(cr.Status.Certificate)
-	return err1 == nil && err2 == nil && bytes.Equal(stored.Raw, issued.Raw)
-}
-
 func (s *Sweeper) input(it *workItem) renew.Input {
 	return renew.Input{
-		Certificate:    it.cert,
-		Secret:         it.secret,
-		CurrentRequest: it.current.request(),
-		NextRequest:    it.next,
-		SecretOwner:    it.secretOwner,
-		SignsInProcess: renew.SignsInProcess(it.cert.Spec.IssuerRef),
-		Now:            s.opts.Now(),
+		Certificate:       it.cert,
+		Secret:            it.secret,
+		CurrentRequest:    it.current.request(),
+		NextRequest:       it.next,
+		DuplicateRequests: it.duplicates,
+		Peers:             it.peers,
+		NextKeys:          it.nextKeys,
+		Now:               s.opts.Now(),
 	}
 }
 
@@ -152,38 +138,32 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 	if d.Action == renew.ActionWait {
 		out.Result = ResultWaiting
 	}
-	retry := d.Retry
-	if d.Action == renew.ActionNone && it.secretOwner == "" {
-		it.settledClean = true
-		// Up to date: any retry state left is from an attempt that in fact
-		// succeeded (or was overtaken), so it is cleared.
-		if !retry.IsZero() {
-			var err error
-			if crt, err = s.writeRetryAnnotations(ctx, crt, renew.RetryState{}); err != nil {
-				return out, err
-			}
-			it.cert = crt
-			retry = renew.RetryState{}
+	if d.ClearRetry {
+		var err error
+		if crt, err = s.writeRetryAnnotations(ctx, crt, renew.RetryState{}); err != nil {
+			return out, err
 		}
-		for _, key := range it.nextKeys {
-			if err := s.deleteNextKey(ctx, key); err != nil {
-				return out, err
-			}
+		it.cert = crt
+		d.Retry = renew.RetryState{}
+	}
+	it.discardLateKeys = d.Action == renew.ActionNone && d.SecretOwner == ""
+	for _, key := range d.Key.Discard {
+		if err := s.deleteNextKey(ctx, key); err != nil {
+			return out, err
 		}
 	}
 	desired := crt.DeepCopy()
-	d.Retry = retry
 	applyDecisionToStatus(desired, d, now)
-	adopting := d.Action == renew.ActionNone && secretHoldsRequest(it.secret, it.next)
+	adopting := d.RecordRevision > 0
 	if adopting {
 		// A run stopped (or lost a race) after writing the Secret but before
 		// the status: the issued revision is in place, so record it.
-		rev := nextRevision(crt)
+		rev := d.RecordRevision
 		desired.Status.Revision = &rev
 	}
-	if d.Action == renew.ActionNone && retry.IsZero() {
-		if c := getCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != "True" {
-			removeCondition(desired, cmapi.CertificateConditionIssuing)
+	if d.Action == renew.ActionNone && d.Retry.IsZero() {
+		if c := pki.CertificateCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != cmmeta.ConditionTrue {
+			pki.RemoveCertificateCondition(desired, cmapi.CertificateConditionIssuing)
 		}
 		desired.Status.NextPrivateKeySecretName = nil
 	}

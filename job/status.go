@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -10,58 +9,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
-
-// setCondition follows cert-manager's rule: a condition of the same type is
-// replaced, and its transition time moves only when the status value changes.
-func setCondition(crt *cmapi.Certificate, cond cmapi.CertificateCondition, now time.Time) {
-	cond.ObservedGeneration = crt.Generation
-	for i, old := range crt.Status.Conditions {
-		if old.Type != cond.Type {
-			continue
-		}
-		if old.Status == cond.Status && old.LastTransitionTime != nil {
-			cond.LastTransitionTime = old.LastTransitionTime
-		} else {
-			cond.LastTransitionTime = metaTime(now)
-		}
-		crt.Status.Conditions[i] = cond
-		return
-	}
-	cond.LastTransitionTime = metaTime(now)
-	crt.Status.Conditions = append(crt.Status.Conditions, cond)
-}
-
-func removeCondition(crt *cmapi.Certificate, t cmapi.CertificateConditionType) {
-	kept := crt.Status.Conditions[:0]
-	for _, c := range crt.Status.Conditions {
-		if c.Type != t {
-			kept = append(kept, c)
-		}
-	}
-	crt.Status.Conditions = kept
-}
-
-func getCondition(crt *cmapi.Certificate, t cmapi.CertificateConditionType) *cmapi.CertificateCondition {
-	for i := range crt.Status.Conditions {
-		if crt.Status.Conditions[i].Type == t {
-			return &crt.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func metaTime(t time.Time) *metav1.Time {
-	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
-	return &mt
-}
 
 func optionalTime(t *time.Time) *metav1.Time {
 	if t == nil {
 		return nil
 	}
-	return metaTime(*t)
+	return pki.MetaTime(*t)
 }
 
 // applyDecisionToStatus sets what readiness owns: the Ready condition, the
@@ -69,7 +25,7 @@ func optionalTime(t *time.Time) *metav1.Time {
 func applyDecisionToStatus(crt *cmapi.Certificate, d renew.Decision, now time.Time) {
 	ready := d.Ready
 	ready.Type = cmapi.CertificateConditionReady
-	setCondition(crt, ready, now)
+	pki.SetCertificateCondition(crt, ready, now)
 	crt.Status.NotBefore = optionalTime(d.NotBefore)
 	crt.Status.NotAfter = optionalTime(d.NotAfter)
 	crt.Status.RenewalTime = optionalTime(d.RenewalTime)
@@ -89,7 +45,7 @@ func mirrorRetry(crt *cmapi.Certificate, r renew.RetryState) {
 	if r.LastFailureTime.IsZero() {
 		crt.Status.LastFailureTime = nil
 	} else {
-		crt.Status.LastFailureTime = metaTime(r.LastFailureTime)
+		crt.Status.LastFailureTime = pki.MetaTime(r.LastFailureTime)
 	}
 }
 
@@ -100,9 +56,9 @@ func (s *Sweeper) writeStatus(ctx context.Context, read, desired *cmapi.Certific
 	if equality.Semantic.DeepEqual(read.Status, desired.Status) {
 		return read, false, nil
 	}
-	out, err := s.cm.CertmanagerV1().Certificates(desired.Namespace).UpdateStatus(ctx, desired, metav1.UpdateOptions{FieldManager: fieldManager})
+	out, err := s.updateCertificateStatus(ctx, desired)
 	if err != nil {
-		return read, false, fmt.Errorf("updating status of certificate %s/%s: %w", desired.Namespace, desired.Name, err)
+		return read, false, err
 	}
 	return out, true, nil
 }
@@ -133,9 +89,9 @@ func (s *Sweeper) writeRetryAnnotations(ctx context.Context, crt *cmapi.Certific
 	for k, v := range want {
 		upd.Annotations[k] = v
 	}
-	out, err := s.cm.CertmanagerV1().Certificates(upd.Namespace).Update(ctx, upd, metav1.UpdateOptions{FieldManager: fieldManager})
+	out, err := s.updateCertificate(ctx, upd)
 	if err != nil {
-		return crt, fmt.Errorf("recording retry state on certificate %s/%s: %w", crt.Namespace, crt.Name, err)
+		return crt, err
 	}
 	return out, nil
 }
@@ -146,9 +102,6 @@ var retryAnnotationKeys = []string{
 	renew.AnnotationFailureClass,
 	renew.AnnotationNextAttempt,
 }
-
-// fieldManager names certsweep in managedFields of the objects it updates.
-const fieldManager = "certsweep"
 
 // issuingCondition builds an Issuing condition.
 func issuingCondition(status cmmeta.ConditionStatus, reason, message string) cmapi.CertificateCondition {

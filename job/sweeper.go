@@ -26,6 +26,7 @@ type Sweeper struct {
 // New returns a Sweeper using the given clients.
 func New(kube kubernetes.Interface, cm cmclient.Interface, opts Options) *Sweeper {
 	opts.defaults()
+	opts.Decide.ExternalApproval = !opts.Approve
 	return &Sweeper{kube: kube, cm: cm, opts: opts}
 }
 
@@ -86,7 +87,7 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 		switch {
 		case pendingSet[l.it]:
 			l.it.nextKeys = append(l.it.nextKeys, l.key)
-		case l.it.settledClean:
+		case l.it.discardLateKeys:
 			if err := s.deleteNextKey(ctx, l.key); err != nil {
 				s.opts.Logger.Warn("could not remove a leftover next private key", "secret", l.key.Namespace+"/"+l.key.Name, "error", err)
 			}

@@ -150,7 +150,7 @@ func benchFixture(b *testing.B, leafKey crypto.Signer) *fixture {
 			ObservedGeneration: crt.Generation,
 		}},
 	}
-	return &fixture{crt: crt, secret: secret, current: current, signs: true, now: now}
+	return &fixture{crt: crt, secret: secret, current: current, now: now}
 }
 
 // BenchmarkDecide measures Decide for one Certificate: the up-to-date case is

@@ -13,7 +13,7 @@ import (
 )
 
 // This file is the answer to "why did this certificate reissue?". It holds
-// cert-manager's trigger and readiness policy chains (behaviour spec §1.3,
+// cert-manager's trigger and readiness policy chains (docs/semantics.md §1.3,
 // §1.10): ordered checks, first failure wins, reasons and messages verbatim.
 
 // check is one policy: it looks at the evaluation and reports a reason and a

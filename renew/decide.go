@@ -1,8 +1,10 @@
 package renew
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -16,11 +18,12 @@ import (
 const duplicateRecheck = 3 * time.Minute
 
 // Decide says what a sweep should do about one Certificate at in.Now. In
-// order (behaviour spec §1.2, adapted to one pure function):
+// order (docs/semantics.md §1.2, adapted to one pure function):
 //
 //  1. a Certificate being deleted is left alone;
 //  2. a Certificate whose Secret belongs to another Certificate (§9) is never
-//     issued for, not even on a manual trigger;
+//     issued for, not even on a manual trigger; nor is one with two requests
+//     for the same revision;
 //  3. an issuance under way (Issuing=True) is continued;
 //  4. after a failure, the retry window is waited out, unless the spec has
 //     changed since the failed request;
@@ -39,13 +42,19 @@ func Decide(in Input, opts Options) Decision {
 	policy := opts.Backoff.withDefaults()
 	e := newEvaluation(in, opts)
 
-	d := Decision{}
+	d := Decision{policy: policy, SignsHere: SignsInProcess(crt.Spec.IssuerRef), Approval: ApprovalGrant}
+	if opts.ExternalApproval {
+		d.Approval = ApprovalAwait
+	}
+	d.Key.rotates = rotatesKey(crt)
 	d.NotBefore, d.NotAfter, d.RenewalTime = e.statusTimes()
 
-	if in.SecretOwner != "" {
+	self := Peer{Name: crt.Name, Created: crt.CreationTimestamp.Time}
+	if owner := secretOwner(self, in.Peers, in.Secret); owner != "" {
 		d.Action = ActionNone
+		d.SecretOwner = owner
 		d.Reason = ReasonDuplicateSecretName
-		d.Message = fmt.Sprintf("Secret %q is owned by Certificate %q, which names the same secretName; not issuing so the two do not overwrite each other", crt.Spec.SecretName, in.SecretOwner)
+		d.Message = fmt.Sprintf("Secret %q is owned by Certificate %q, which names the same secretName; not issuing so the two do not overwrite each other", crt.Spec.SecretName, owner)
 		d.Ready = readyCondition(cmmeta.ConditionFalse, d.Reason, d.Message)
 		// The Secret's certificate is the owner's, not ours.
 		d.NotBefore, d.NotAfter, d.RenewalTime = nil, nil, nil
@@ -56,8 +65,20 @@ func Decide(in Input, opts Options) Decision {
 	d.Ready, d.Warnings = e.ready()
 	d.Retry, d.Warnings = decodeRetry(crt, policy, d.Warnings)
 
+	if len(in.DuplicateRequests) > 0 {
+		// cert-manager stops here too; no request is made or signed until a
+		// person removes the extra one, and the condition says which.
+		d.Action = ActionWait
+		d.Reason = ReasonDuplicateRequests
+		d.Message = fmt.Sprintf("More than one CertificateRequest claims the same revision (%s); delete the extra one so issuance can continue", strings.Join(in.DuplicateRequests, ", "))
+		d.Ready = readyCondition(cmmeta.ConditionFalse, d.Reason, d.Message)
+		d.NextLook = in.Now.Add(duplicateRecheck)
+		return d
+	}
+
 	if issuing := pki.CertificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
 		decideInFlight(in, issuing, &d)
+		d.prepareIssue(in)
 		return d
 	}
 
@@ -75,8 +96,8 @@ func Decide(in Input, opts Options) Decision {
 
 	if reason, message, failed := evaluate(triggerChain, e); failed {
 		if reason == ReasonWindowError {
-			// §1.2 step 8: renew anyway, and tell a person why the windows
-			// were not honoured.
+			// docs/semantics.md §1.2 step 8: renew anyway, and tell a person
+			// why the windows were not honoured.
 			d.Warnings = append(d.Warnings, fmt.Sprintf("Renewing certificate without satisfying renewal windows due to %s", message))
 			reason = ReasonRenewing
 			message = fmt.Sprintf("Renewing certificate without satisfying renewal windows at: %s", statusTime(e.renewal.at))
@@ -87,17 +108,52 @@ func Decide(in Input, opts Options) Decision {
 		if d.Request, _ = classifyRequest(in.NextRequest, crt.Spec, in.Now); d.Request == RequestFailed {
 			d.Request = RequestStale
 		}
+		d.prepareIssue(in)
 		return d
 	}
 
 	d.Action = ActionNone
 	d.NextLook = e.nextRenewalLook()
+	// Up to date: a stored next key or a retry state is left over from an
+	// issuance that finished or was overtaken.
+	d.Key.Discard = in.NextKeys
+	d.ClearRetry = !d.Retry.IsZero()
+	d.RecordRevision = e.issuedRevisionInSecret(in.NextRequest)
 	reason, message, drifted, warnings := secretDrift(e)
 	d.Warnings = append(d.Warnings, warnings...)
 	if drifted {
 		d.Action, d.Reason, d.Message = ActionRewriteSecret, reason, message
 	}
 	return d
+}
+
+// prepareIssue settles the rest of an issuance decision: the key, whether
+// the attempt is counted before the request exists, and a failure to record
+// instead of issuing.
+func (d *Decision) prepareIssue(in Input) {
+	if d.Action != ActionIssue {
+		return
+	}
+	if d.Request == RequestFailed {
+		// An external issuer's attempt was counted when its request was
+		// made; an in-process signature that failed is counted now, in case
+		// the run that marked the request failed stopped before recording it.
+		d.attemptCounted = !d.SignsHere
+		f := d.Fail(ClassIssuance, d.failure.reason, d.failure.detail, in.Now)
+		d.Failure = &f
+		return
+	}
+	var failure *Failure
+	d.Key, d.Request, failure = planKey(in, d.Request)
+	if failure != nil {
+		f := d.Fail(failure.Class, failure.Reason, failure.Message, in.Now)
+		d.Failure = &f
+		return
+	}
+	// A request made by an earlier run for an issuer that signs elsewhere
+	// was counted then.
+	d.attemptCounted = !d.SignsHere && (d.Request == RequestPending || d.Request == RequestIssued)
+	d.CountAttemptFirst = !d.SignsHere && (d.Request == RequestNone || d.Request == RequestStale)
 }
 
 // newEvaluation gathers what the chains look at: the decoded Secret and,
@@ -151,6 +207,23 @@ func (e *evaluation) ready() (cmapi.CertificateCondition, []string) {
 		return readyCondition(cmmeta.ConditionFalse, reason, message), nil
 	}
 	return readyCondition(cmmeta.ConditionTrue, ReasonReady, "Certificate is up to date and has not expired"), nil
+}
+
+// issuedRevisionInSecret is the next request's revision when the Secret
+// already holds the certificate issued for it, else 0.
+func (e *evaluation) issuedRevisionInSecret(next *cmapi.CertificateRequest) int {
+	if next == nil || e.contents == nil || e.contents.Leaf == nil || pki.ReadRequest(next).Phase != pki.PhaseIssued {
+		return 0
+	}
+	issued, err := pki.DecodeCertificates(next.Status.Certificate)
+	if err != nil || !bytes.Equal(issued[0].Raw, e.contents.Leaf.Raw) {
+		return 0
+	}
+	rev, ok := pki.RequestRevision(next)
+	if !ok {
+		return 0
+	}
+	return rev
 }
 
 // nextRenewalLook is when an up-to-date Certificate next needs a look: its

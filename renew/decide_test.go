@@ -382,8 +382,8 @@ func TestDecideDeletingAndDuplicate(t *testing.T) {
 	}
 
 	f = newFixture(t)
-	f.secret = nil // would trigger DoesNotExist for the owner
-	f.owner = "api"
+	f.secret = nil                                  // would trigger DoesNotExist for the owner
+	f.peers = []Peer{{Name: "api"}}                 // as old as "web"; the name breaks the tie
 	setIssuing(f.crt, ReasonManuallyTriggered, now) // even a manual trigger
 	d := Decide(f.input(), Options{})
 	want := `Secret "web-tls" is owned by Certificate "api", which names the same secretName; not issuing so the two do not overwrite each other`
@@ -402,9 +402,13 @@ func TestDecideDeletingAndDuplicate(t *testing.T) {
 // chains say, and the next request's state tells job/ how.
 func TestDecideInFlight(t *testing.T) {
 	since := now.Add(-time.Hour)
+	// nextCR is the request an earlier run made, with its key still stored
+	// in the next-key Secret, as a run leaves them.
 	nextCR := func(t *testing.T, f *fixture) *cmapi.CertificateRequest {
-		cr := baseRequest(f.crt, csrPEM(t, ecP256(), nil))
+		key := rsa2048()
+		cr := baseRequest(f.crt, csrPEM(t, key, nil))
 		cr.Name = "web-2"
+		f.keys = []*corev1.Secret{nextKeySecret(t, f.crt, key)}
 		return cr
 	}
 	tests := []struct {
@@ -526,7 +530,9 @@ func TestDecideInFlight(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.signs = tt.signs
+			if !tt.signs {
+				f.signElsewhere()
+			}
 			setIssuing(f.crt, "Renewing", since)
 			// Backing off and a broken Secret do not stop an issuance under way.
 			f.crt.Annotations = RecordFailure(RetryState{}, ClassIssuance, now, DefaultBackoff).Annotations()

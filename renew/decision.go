@@ -4,8 +4,9 @@
 // in a Decision that job/ carries out.
 //
 // The rules follow cert-manager v1.21's trigger and readiness policy chains
-// (see ../shared/reference/cert-manager-behaviour.md §1–§3), so that reasons
-// and messages read exactly as cert-manager users expect.
+// (docs/semantics.md §1–§3), so that reasons and messages read exactly as
+// cert-manager users expect. A bare § in this package's comments is a
+// section of docs/semantics.md.
 package renew
 
 import (
@@ -45,13 +46,17 @@ type Input struct {
 	// nil when there is none. It tells whether an issuance is in flight, and it
 	// is the "failed request" the backoff bypass compares with the spec (§3.1).
 	NextRequest *cmapi.CertificateRequest
-	// SecretOwner is the name of another Certificate in the same namespace that
-	// owns spec.secretName (§9). Empty when this Certificate owns its Secret.
-	SecretOwner string
-	// SignsInProcess is true when this sweep signs requests for the
-	// Certificate's issuer itself (SelfSigned, CA). When false a pending
-	// NextRequest belongs to the issuer's own controller and we wait for it.
-	SignsInProcess bool
+	// DuplicateRequests names owned CertificateRequests that claim the same
+	// revision as CurrentRequest or NextRequest. cert-manager refuses to go
+	// on in that state, and so do we, until a person deletes the extra one.
+	DuplicateRequests []string
+	// Peers are the other Certificates of the namespace whose spec.secretName
+	// is this one's. With the Secret's certificate-name annotation they
+	// decide which Certificate owns the Secret (docs/semantics.md §9).
+	Peers []Peer
+	// NextKeys are the next-private-key Secrets this Certificate controls:
+	// a key stored by an earlier run for the issuance now under way.
+	NextKeys []*corev1.Secret
 	// Now is the instant the decision is made for.
 	Now time.Time
 }
@@ -69,6 +74,18 @@ type Options struct {
 	// Backoff bounds the retry windows of both failure classes; zero fields
 	// take DefaultBackoff's values.
 	Backoff BackoffPolicy
+	// ExternalApproval leaves approving requests to another approver (such
+	// as approver-policy): the sweep waits for Approved instead of setting
+	// it, as cert-manager does with its own approver disabled.
+	ExternalApproval bool
+}
+
+// Peer is another Certificate naming the same Secret, as much of it as the
+// ownership rule reads. It is a copy, so deciding never reads an object that
+// another worker may be changing.
+type Peer struct {
+	Name    string
+	Created time.Time
 }
 
 // BackoffPolicy bounds the two failure classes' exponential retry windows.
@@ -102,6 +119,35 @@ type Decision struct {
 	// (and the Pending wait): create, sign, finish, record a failure, or
 	// replace a stale one.
 	Request RequestAction
+	// SignsHere is true when the sweep signs the request itself (SelfSigned
+	// and CA issuers); false when the issuer's own controller signs it and
+	// the sweep only reads the answer off the request.
+	SignsHere bool
+	// Approval says whether the sweep approves an unapproved request or
+	// waits for another approver to.
+	Approval Approval
+	// CountAttemptFirst asks job/ to record the attempt in the retry
+	// annotations (StartAttempt) before it creates the request: an issuer
+	// that answers in its own time must back off even if no run sees it fail.
+	CountAttemptFirst bool
+	// Key is the private key plan for ActionIssue, and the next-key Secrets
+	// to remove whatever the action.
+	Key KeyPlan
+	// Failure, when set, is a failed attempt to record now instead of
+	// issuing: a request that failed or was denied, or a key that cannot be
+	// used. job/ writes it as it is.
+	Failure *Failure
+	// SecretOwner names the Certificate that owns spec.secretName when it is
+	// not this one (ReasonDuplicateSecretName).
+	SecretOwner string
+	// ClearRetry is set when the Certificate is up to date but still carries
+	// retry state, left by an attempt that in fact succeeded or was
+	// overtaken: job/ removes it.
+	ClearRetry bool
+	// RecordRevision, when not zero, is the revision whose certificate the
+	// Secret already holds though status.revision does not name it yet (a
+	// run stopped between the Secret and the status): job/ records it.
+	RecordRevision int
 	// Manual is true when the issuance was requested by a person (cmctl renew
 	// or certsweep renew): Issuing=True with reason ManuallyTriggered.
 	Manual bool
@@ -127,4 +173,21 @@ type Decision struct {
 	// Warnings are problems a person should see once, such as an annotation
 	// value that could not be parsed and was treated as absent.
 	Warnings []string
+
+	// policy is the backoff in force, and attemptCounted whether this
+	// attempt is already in Retry; Fail and StartAttempt need both.
+	policy         BackoffPolicy
+	attemptCounted bool
+	// failure is the next request's failure, for RequestFailed.
+	failure requestFailure
 }
+
+// Approval is what to do with a request that is neither approved nor denied.
+type Approval string
+
+const (
+	// ApprovalGrant: approve it, as cert-manager's built-in approver does.
+	ApprovalGrant Approval = "grant"
+	// ApprovalAwait: wait for another approver.
+	ApprovalAwait Approval = "await"
+)

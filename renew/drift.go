@@ -6,7 +6,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 )
 
-// Secret-only drift (behaviour spec §1.11, adapted): the certificate is fine
+// Secret-only drift (docs/semantics.md §1.11, adapted): the certificate is fine
 // but the Secret's metadata or extra data is not what we would write today,
 // e.g. spec.secretTemplate changed. The fix is to re-apply the Secret from
 // its own key and certificate; no new key, no request, no revision.

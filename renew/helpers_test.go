@@ -19,13 +19,13 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Keys are generated once per test binary: RSA generation is slow, and no
 // key material is ever written to the repository.
 var (
 	rsa2048 = sync.OnceValue(func() crypto.Signer { return mustRSA(2048) })
-	rsa3072 = sync.OnceValue(func() crypto.Signer { return mustRSA(3072) })
 	ecP256  = sync.OnceValue(func() crypto.Signer { return mustEC(elliptic.P256()) })
 	ecP384  = sync.OnceValue(func() crypto.Signer { return mustEC(elliptic.P384()) })
 	ed      = sync.OnceValue(func() crypto.Signer {
@@ -173,8 +173,8 @@ type fixture struct {
 	secret  *corev1.Secret
 	current *cmapi.CertificateRequest
 	next    *cmapi.CertificateRequest
-	owner   string
-	signs   bool
+	peers   []Peer
+	keys    []*corev1.Secret
 	now     time.Time
 }
 
@@ -187,7 +187,6 @@ func newFixture(t testing.TB) *fixture {
 		crt:     crt,
 		secret:  baseSecret(t, crt, rsa2048(), certPEM(t, rsa2048(), nil)),
 		current: baseRequest(crt, csrPEM(t, rsa2048(), nil)),
-		signs:   true,
 		now:     now,
 	}
 }
@@ -198,11 +197,23 @@ func (f *fixture) input() Input {
 		Secret:         f.secret,
 		CurrentRequest: f.current,
 		NextRequest:    f.next,
-		SecretOwner:    f.owner,
-		SignsInProcess: f.signs,
+		Peers:          f.peers,
+		NextKeys:       f.keys,
 		Now:            f.now,
 	}
 }
+
+// nextKeySecret is the next-private-key Secret an earlier run stored key in.
+func nextKeySecret(t testing.TB, crt *cmapi.Certificate, key crypto.Signer) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: crt.Name + "-next-key", Namespace: crt.Namespace, UID: types.UID(crt.Name + "-next-key")},
+		Data:       map[string][]byte{corev1.TLSPrivateKeyKey: pkcs8PEM(t, key)},
+	}
+}
+
+// signElsewhere points the fixture's Certificate at an external issuer,
+// whose own controller signs its requests.
+func (f *fixture) signElsewhere() { f.crt.Spec.IssuerRef.Group = "example.io" }
 
 func ptr[T any](v T) *T { return &v }
 

@@ -1,7 +1,6 @@
 package renew
 
 import (
-	"fmt"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -38,8 +37,11 @@ const pendingPoll = time.Minute
 // requestFailure describes why a request failed, in cert-manager's words
 // (docs/semantics.md §4.5).
 type requestFailure struct {
-	reason, message string
+	reason, detail string
 }
+
+// message is the failure as the Issuing condition words it.
+func (f requestFailure) message() string { return prefixIssuanceFailure + f.detail }
 
 // classifyRequest places the next request relative to an issuance attempt
 // that began at since (the Issuing condition's transition time, or now for an
@@ -64,10 +66,7 @@ func classifyRequest(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec, s
 		if status.FailedAt != nil && status.FailedAt.Time.Before(since) {
 			return RequestStale, nil
 		}
-		return RequestFailed, &requestFailure{
-			reason:  status.Reason,
-			message: fmt.Sprintf("The certificate request has failed to complete and will be retried: %s", status.Message),
-		}
+		return RequestFailed, &requestFailure{reason: status.Reason, detail: status.Message}
 	default:
 		return RequestPending, nil
 	}
@@ -90,12 +89,13 @@ func decideInFlight(in Input, issuing *cmapi.CertificateCondition, d *Decision) 
 
 	switch state {
 	case RequestFailed:
-		d.Reason, d.Message = failure.reason, failure.message
+		d.Reason, d.Message = failure.reason, failure.message()
+		d.failure = *failure
 	case RequestPending:
-		if !in.SignsInProcess {
+		if !d.SignsHere {
 			d.Action = ActionWait
 			d.Reason = ReasonPending
-			d.Message = fmt.Sprintf("Waiting for CertificateRequest %q to be signed by its issuer", in.NextRequest.Name)
+			d.Message = MessageWaitingForIssuer(in.NextRequest.Name)
 			d.NextLook = in.Now.Add(pendingPoll)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 // The matchers in this file answer "does this existing thing still satisfy
 // the spec?" and return the names of the spec fields that it violates, in the
-// order cert-manager reports them (behaviour spec §1.4–§1.7). job/ reuses
+// order cert-manager reports them (docs/semantics.md §1.4–§1.7). job/ reuses
 // them to decide whether an in-flight request or a next key is stale.
 
 const (
@@ -157,6 +157,21 @@ func SecretIssuerAnnotationsMatch(secret *corev1.Secret, issuerRef cmmeta.Issuer
 		return false
 	}
 	return issuerKind(kind) == issuerKind(issuerRef.Kind) && issuerGroup(group) == issuerGroup(issuerRef.Group)
+}
+
+// SecretIssuerRef is the issuer a Secret records having been issued by: its
+// issuer annotations when it has any, else the Certificate's issuerRef,
+// which is what a Secret without them matched (see
+// SecretIssuerAnnotationsMatch). Rewriting a Secret's metadata keeps it.
+func SecretIssuerRef(secret *corev1.Secret, crt *cmapi.Certificate) cmmeta.IssuerReference {
+	a := secret.Annotations
+	_, hasName := a[cmapi.IssuerNameAnnotationKey]
+	_, hasKind := a[cmapi.IssuerKindAnnotationKey]
+	_, hasGroup := a[cmapi.IssuerGroupAnnotationKey]
+	if !hasName && !hasKind && !hasGroup {
+		return crt.Spec.IssuerRef
+	}
+	return cmmeta.IssuerReference{Name: a[cmapi.IssuerNameAnnotationKey], Kind: a[cmapi.IssuerKindAnnotationKey], Group: a[cmapi.IssuerGroupAnnotationKey]}
 }
 
 func issuerRefsEqual(a, b cmmeta.IssuerReference) bool {

@@ -1,5 +1,7 @@
 package renew
 
+import "fmt"
+
 // Reasons are the machine-readable half of every condition and Decision.
 // The policy reasons are cert-manager's (internal/controller/certificates/
 // policies/constants.go), so dashboards and alerts written for cert-manager
@@ -36,4 +38,39 @@ const (
 	// ReasonSecretDataMismatch: the Secret holds data keys we wrote earlier
 	// and no longer want.
 	ReasonSecretDataMismatch = "SecretDataMismatch"
+	// ReasonDuplicateRequests: two CertificateRequests claim one revision.
+	ReasonDuplicateRequests = "DuplicateRequests"
+	// ReasonWaitingForApproval: the request waits for another approver.
+	ReasonWaitingForApproval = "WaitingForApproval"
+	// ReasonCannotRegenerateKey: rotationPolicy Never and the Secret's key
+	// no longer fits the spec (cert-manager's reason and message).
+	ReasonCannotRegenerateKey = "CannotRegenerateKey"
+	// ReasonInvalidPrivateKeySpec: no key can be made as spec.privateKey asks.
+	ReasonInvalidPrivateKeySpec = "InvalidPrivateKeySpec"
+	// ReasonInvalidCertificateSpec: no CSR can be built from the spec.
+	ReasonInvalidCertificateSpec = "InvalidCertificateSpec"
+	// ReasonIssuerUnavailable: the issuer could not be reached.
+	ReasonIssuerUnavailable = "IssuerUnavailable"
+	// ReasonDecodeFailed: rotationPolicy Never, but the Secret's key does
+	// not decode, so a new one is made (cert-manager's reason).
+	ReasonDecodeFailed = "DecodeFailed"
+	// ReasonIssued: the Normal event of a finished issuance.
+	ReasonIssued = "Issued"
+	// ReasonContended: another sweep kept changing the Certificate while
+	// this one worked on it; it continues there or in the next run.
+	ReasonContended = "Contended"
+	// ReasonSweepError: an API error this run could not get past; the
+	// next run tries again.
+	ReasonSweepError = "SweepError"
 )
+
+// MessageWaitingForApproval and MessageWaitingForIssuer say what a pending
+// request waits for, with its name, so kubectl describe points at it.
+func MessageWaitingForApproval(request string) string {
+	return fmt.Sprintf("Waiting for CertificateRequest %q to be approved", request)
+}
+
+// MessageWaitingForIssuer: see MessageWaitingForApproval.
+func MessageWaitingForIssuer(request string) string {
+	return fmt.Sprintf("Waiting for CertificateRequest %q to be signed by its issuer", request)
+}

@@ -20,7 +20,7 @@ var windowCronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.
 var errRenewalDisabled = errors.New("renewal is disabled")
 
 // RenewalTime is when a certificate valid from notBefore to notAfter should
-// be renewed under crt's spec (behaviour spec §2):
+// be renewed under crt's spec (docs/semantics.md §2):
 //
 //   - renew renewBefore before expiry when 0 < renewBefore < the actual
 //     lifetime; else renewBeforePercentage of the lifetime when 0 < p < 100;

@@ -94,8 +94,8 @@ func (p BackoffPolicy) withDefaults() BackoffPolicy {
 }
 
 // Delay is how long to wait after the attempts-th consecutive failure of
-// class: min×2^(attempts−1), capped at max and never below min (cert-manager
-// §3.1). Unknown classes follow the issuance schedule, the cautious choice.
+// class: min×2^(attempts−1), capped at max and never below min
+// (docs/semantics.md §3.1). Unknown classes follow the issuance schedule, the cautious choice.
 // Zero bounds take DefaultBackoff's values.
 func (p BackoffPolicy) Delay(class FailureClass, attempts int) time.Duration {
 	p = p.withDefaults()

@@ -19,7 +19,7 @@ import (
 const FieldManager = "cert-manager-certificates-issuing"
 
 // DesiredSecretMetadata is the metadata job/ applies on the target Secret
-// with every write (behaviour spec §4.6):
+// with every write (docs/semantics.md §4.6):
 //   - labels: spec.secretTemplate.labels plus controller.cert-manager.io/fao;
 //   - annotations: spec.secretTemplate.annotations, overridden by the
 //     certificate-details annotations derived from leaf, then

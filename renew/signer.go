@@ -5,10 +5,18 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 )
 
-// SignsInProcess is the one rule for who signs a Certificate's requests: a
-// cert-manager.io issuer (SelfSigned, CA) is signed by the sweep itself, in
-// process; an issuerRef of any other group belongs to that issuer's own
-// controller, and the sweep only creates the request and reads its answer.
-func SignsInProcess(ref cmmeta.IssuerReference) bool {
+// CertManagerIssuer reports whether ref names one of cert-manager's own
+// Issuers or ClusterIssuers (group cert-manager.io, the default), as opposed
+// to an external issuer with a controller of its own.
+func CertManagerIssuer(ref cmmeta.IssuerReference) bool {
 	return ref.Group == "" || ref.Group == cmapi.SchemeGroupVersion.Group
+}
+
+// SignsInProcess is the one rule for who signs a Certificate's requests:
+// cert-manager's own issuers that certsweep supports (SelfSigned, CA) are
+// signed by the sweep itself, in process; an external issuer's requests
+// belong to its own controller, and the sweep only creates the request and
+// reads its answer.
+func SignsInProcess(ref cmmeta.IssuerReference) bool {
+	return CertManagerIssuer(ref)
 }

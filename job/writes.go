@@ -1,0 +1,149 @@
+package job
+
+// Every write a sweep makes to the API is in this file, so that "what does
+// a sweep write?" has one answer. Each function makes exactly one request,
+// wraps its error with what was being written, and carries the
+// preconditions that keep concurrent sweeps from overwriting each other:
+// the resourceVersion read for updates, the UID (and resourceVersion) for
+// deletes, deterministic names for creates.
+//
+// Nothing here decides anything: what to write comes from renew/'s Decision
+// and from issuance/'s builders.
+
+import (
+	"context"
+	"fmt"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/renew"
+)
+
+// fieldManager names certsweep in managedFields of the objects it updates.
+// Target Secrets are the exception: they are applied under cert-manager's
+// own manager (renew.FieldManager) so ownership carries over both ways.
+const fieldManager = "certsweep"
+
+// createNextKey stores the next private key; AlreadyExists means another
+// sweep stored one first.
+func (s *Sweeper) createNextKey(ctx context.Context, sec *corev1.Secret) (*corev1.Secret, error) {
+	out, err := s.kube.CoreV1().Secrets(sec.Namespace).Create(ctx, sec, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("storing next private key %s/%s: %w", sec.Namespace, sec.Name, err)
+	}
+	return out, nil
+}
+
+// deleteNextKey removes a next private key Secret, only if it is still the
+// one read (by UID).
+func (s *Sweeper) deleteNextKey(ctx context.Context, sec *corev1.Secret) error {
+	uid := sec.UID
+	err := s.kube.CoreV1().Secrets(sec.Namespace).Delete(ctx, sec.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting next private key Secret %s/%s: %w", sec.Namespace, sec.Name, err)
+	}
+	return nil
+}
+
+// applySecret writes the target Secret with server-side apply.
+func (s *Sweeper) applySecret(ctx context.Context, w issuance.SecretWrite) (*corev1.Secret, error) {
+	ac, force := w.ApplyConfiguration()
+	out, err := s.kube.CoreV1().Secrets(w.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: renew.FieldManager, Force: force})
+	if err != nil {
+		return nil, fmt.Errorf("writing secret %s/%s: %w", w.Namespace, w.Name, err)
+	}
+	return out, nil
+}
+
+// createRequest creates the CertificateRequest of one revision. Its name is
+// deterministic, so a concurrent sweep's create fails with AlreadyExists.
+func (s *Sweeper) createRequest(ctx context.Context, cr *cmapi.CertificateRequest) (*cmapi.CertificateRequest, error) {
+	out, err := s.cm.CertmanagerV1().CertificateRequests(cr.Namespace).Create(ctx, cr, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating CertificateRequest %s/%s: %w", cr.Namespace, cr.Name, err)
+	}
+	return out, nil
+}
+
+// updateRequestStatus writes a request's status (approval, signature or
+// failure), carrying the resourceVersion read.
+func (s *Sweeper) updateRequestStatus(ctx context.Context, cr *cmapi.CertificateRequest) (*cmapi.CertificateRequest, error) {
+	out, err := s.cm.CertmanagerV1().CertificateRequests(cr.Namespace).UpdateStatus(ctx, cr, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating status of CertificateRequest %s/%s: %w", cr.Namespace, cr.Name, err)
+	}
+	return out, nil
+}
+
+// deleteRequest removes a stale request, only if it is still the one read.
+func (s *Sweeper) deleteRequest(ctx context.Context, cr *cmapi.CertificateRequest) error {
+	uid, rv := cr.UID, cr.ResourceVersion
+	err := s.cm.CertmanagerV1().CertificateRequests(cr.Namespace).Delete(ctx, cr.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting stale CertificateRequest %s/%s: %w", cr.Namespace, cr.Name, err)
+	}
+	return nil
+}
+
+// pruneRequest removes a request of an old revision beyond the history limit.
+func (s *Sweeper) pruneRequest(ctx context.Context, namespace, name string) error {
+	err := s.cm.CertmanagerV1().CertificateRequests(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("pruning CertificateRequest %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
+// updateCertificateStatus writes a Certificate's status subresource,
+// carrying the resourceVersion read.
+func (s *Sweeper) updateCertificateStatus(ctx context.Context, crt *cmapi.Certificate) (*cmapi.Certificate, error) {
+	out, err := s.cm.CertmanagerV1().Certificates(crt.Namespace).UpdateStatus(ctx, crt, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating status of certificate %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	return out, nil
+}
+
+// updateCertificate writes a Certificate's metadata (the retry
+// annotations), carrying the resourceVersion read.
+func (s *Sweeper) updateCertificate(ctx context.Context, crt *cmapi.Certificate) (*cmapi.Certificate, error) {
+	out, err := s.cm.CertmanagerV1().Certificates(crt.Namespace).Update(ctx, crt, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("recording retry state on certificate %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	return out, nil
+}
+
+// updateIssuerStatus writes an Issuer's or ClusterIssuer's status.
+func (s *Sweeper) updateIssuerStatus(ctx context.Context, obj cmapi.GenericIssuer) error {
+	var err error
+	switch o := obj.(type) {
+	case *cmapi.Issuer:
+		_, err = s.cm.CertmanagerV1().Issuers(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
+	case *cmapi.ClusterIssuer:
+		_, err = s.cm.CertmanagerV1().ClusterIssuers().UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
+	default:
+		return fmt.Errorf("updating status of issuer %s: unknown kind %T", obj.GetName(), obj)
+	}
+	if err != nil {
+		return fmt.Errorf("updating status of issuer %s: %w", obj.GetName(), err)
+	}
+	return nil
+}
+
+// createEvent records an Event. Events are written directly, not through
+// client-go's broadcaster, because a run is short: a buffered broadcaster
+// would either lose events at exit or need a flush, and the direct write
+// keeps the count of requests per run exact.
+func (s *Sweeper) createEvent(ctx context.Context, ev *corev1.Event) error {
+	if _, err := s.kube.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("recording event %s on %s/%s: %w", ev.Reason, ev.Namespace, ev.InvolvedObject.Name, err)
+	}
+	return nil
+}
