@@ -168,7 +168,7 @@ func BenchmarkCASign(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cr := BuildCertificateRequest(crt, 2, NextKeySecretName(crt.Name), csr)
+		cr := BuildCertificateRequest(crt, 2, nextKeySecretName(crt.Name), csr)
 		res, err := ca.Sign(ctx, Request{CertificateRequest: cr})
 		if err != nil {
 			b.Fatal(err)

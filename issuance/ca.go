@@ -84,7 +84,7 @@ func (c *CA) Sign(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 
-	tmpl, err := CertificateTemplate(cr, now(c.Clock))
+	tmpl, err := certificateTemplate(cr, now(c.Clock))
 	if err != nil {
 		return failed(ReasonSigningError, "Error generating certificate template", err), nil
 	}
@@ -92,11 +92,11 @@ func (c *CA) Sign(ctx context.Context, req Request) (Result, error) {
 	tmpl.OCSPServer = c.spec.OCSPServers
 	tmpl.IssuingCertificateURL = c.spec.IssuingCertificateURLs
 
-	leaf, err := SignCertificate(tmpl, kp.certs[0], kp.key)
+	leaf, err := signCertificate(tmpl, kp.certs[0], kp.key)
 	if err != nil {
 		return failed(ReasonSigningError, "Error signing certificate", err), nil
 	}
-	tlsCrt, caCrt, err := BuildChain(leaf, kp.certs)
+	tlsCrt, caCrt, err := buildChain(leaf, kp.certs)
 	if err != nil {
 		return failed(ReasonSigningError, "Error signing certificate", err), nil
 	}
@@ -168,7 +168,7 @@ func parseCASecret(secret *corev1.Secret) (*caKeyPair, error) {
 	return &caKeyPair{key: key, certs: certs}, nil
 }
 
-// Ready reads the CA Secret and judges it as CheckCA does, for the issuer's
+// Ready reads the CA Secret and judges it as checkCA does, for the issuer's
 // own Ready condition. A ready key pair is kept for signing, so a sweep that
 // checks and then signs reads the Secret once.
 func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err error) {
@@ -179,7 +179,7 @@ func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err
 	if err != nil {
 		return false, "", "", err
 	}
-	ready, reason, message = CheckCA(secret)
+	ready, reason, message = checkCA(secret)
 	if ready {
 		if kp, err := parseCASecret(secret); err == nil {
 			c.mu.Lock()
@@ -192,14 +192,14 @@ func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err
 	return ready, reason, message, nil
 }
 
-// CheckCA judges a CA Secret for the issuer's Ready condition: True
+// checkCA judges a CA Secret for the issuer's Ready condition: True
 // "KeyPairVerified" when its certificate and key load, belong together and
 // the certificate is a CA; otherwise False with "ErrGetKeyPair" (something
 // does not load) or "ErrInvalidKeyPair" (it loads but cannot sign).
 //
 // cert-manager does not compare the key with the certificate here and fails
 // only at signing time; checking it up front says what is wrong sooner.
-func CheckCA(secret *corev1.Secret) (ready bool, reason, message string) {
+func checkCA(secret *corev1.Secret) (ready bool, reason, message string) {
 	if secret == nil {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + "secret not found"
 	}

@@ -21,13 +21,13 @@ import (
 // maxChainCertificates bounds the work on hostile input; linking is quadratic.
 const maxChainCertificates = 1000
 
-// OrderChain de-duplicates certs and orders them from the leaf up to the top,
+// orderChain de-duplicates certs and orders them from the leaf up to the top,
 // each certificate followed by the one that issued it. Issuance is proven by
 // the issuer's name and signature (and by key identifiers when both are
 // set). All certificates must form one straight line: a certificate with two
 // possible issuers, an issuer of two certificates, or a certificate unrelated
 // to the rest is an error.
-func OrderChain(certs []*x509.Certificate) ([]*x509.Certificate, error) {
+func orderChain(certs []*x509.Certificate) ([]*x509.Certificate, error) {
 	var unique []*x509.Certificate
 	seen := make(map[string]bool, len(certs))
 	for i, c := range certs {
@@ -95,28 +95,28 @@ func OrderChain(certs []*x509.Certificate) ([]*x509.Certificate, error) {
 	return ordered, nil
 }
 
-// BuildChain orders leaf and the CA certificates that should lead from it to
+// buildChain orders leaf and the CA certificates that should lead from it to
 // a root, and returns the PEM for tls.crt and ca.crt. leaf must end up at the
 // bottom of the chain.
-func BuildChain(leaf *x509.Certificate, cas []*x509.Certificate) (tlsCrt, caCrt []byte, err error) {
+func buildChain(leaf *x509.Certificate, cas []*x509.Certificate) (tlsCrt, caCrt []byte, err error) {
 	if leaf == nil {
 		return nil, nil, errors.New("no leaf certificate given")
 	}
-	ordered, err := OrderChain(append([]*x509.Certificate{leaf}, cas...))
+	ordered, err := orderChain(append([]*x509.Certificate{leaf}, cas...))
 	if err != nil {
 		return nil, nil, err
 	}
 	if !bytes.Equal(ordered[0].Raw, leaf.Raw) {
 		return nil, nil, fmt.Errorf("certificate chain is malformed: %q is not at its end", leaf.Subject.String())
 	}
-	tlsCrt, caCrt = SplitChain(ordered)
+	tlsCrt, caCrt = splitChain(ordered)
 	return tlsCrt, caCrt, nil
 }
 
-// SplitChain turns an ordered chain (leaf first) into the PEM for tls.crt
+// splitChain turns an ordered chain (leaf first) into the PEM for tls.crt
 // and ca.crt. A chain of one self-signed certificate is both. A chain of one
 // certificate that is not self-signed has no ca.crt.
-func SplitChain(ordered []*x509.Certificate) (tlsCrt, caCrt []byte) {
+func splitChain(ordered []*x509.Certificate) (tlsCrt, caCrt []byte) {
 	if len(ordered) == 0 {
 		return nil, nil
 	}

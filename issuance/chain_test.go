@@ -38,7 +38,7 @@ func TestOrderChain(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := OrderChain(tc.in)
+			got, err := orderChain(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tc.wantErr)
@@ -46,7 +46,7 @@ func TestOrderChain(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("OrderChain: %v", err)
+				t.Fatalf("orderChain: %v", err)
 			}
 			if !slices.Equal(subjects(got), tc.want) {
 				t.Errorf("order = %v, want %v", subjects(got), tc.want)
@@ -61,7 +61,7 @@ func crossSign(t *testing.T, ca *x509.Certificate) *x509.Certificate {
 	t.Helper()
 	newRoot, newRootKey := makeCA(t, "cross-root", nil, nil)
 	tmpl := *ca
-	c, err := SignCertificate(&tmpl, newRoot, newRootKey)
+	c, err := signCertificate(&tmpl, newRoot, newRootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSplitChain(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tlsCrt, caCrt := SplitChain(tc.in)
+			tlsCrt, caCrt := splitChain(tc.in)
 			if got := subjects(mustDecodeCerts(t, tlsCrt)); !slices.Equal(got, tc.wantTLS) {
 				t.Errorf("tls.crt = %v, want %v", got, tc.wantTLS)
 			}
@@ -106,10 +106,10 @@ func TestBuildChainLeafMustBeAtTheBottom(t *testing.T) {
 	root, rootKey := makeCA(t, "root", nil, nil)
 	inter, interKey := makeCA(t, "intermediate", root, rootKey)
 	leaf, _ := makeLeaf(t, "leaf", inter, interKey)
-	if _, _, err := BuildChain(inter, []*x509.Certificate{leaf, root}); err == nil || !strings.Contains(err.Error(), "not at its end") {
+	if _, _, err := buildChain(inter, []*x509.Certificate{leaf, root}); err == nil || !strings.Contains(err.Error(), "not at its end") {
 		t.Errorf("error = %v", err)
 	}
-	if _, _, err := BuildChain(leaf, []*x509.Certificate{inter, root}); err != nil {
-		t.Errorf("BuildChain: %v", err)
+	if _, _, err := buildChain(leaf, []*x509.Certificate{inter, root}); err != nil {
+		t.Errorf("buildChain: %v", err)
 	}
 }

@@ -119,7 +119,7 @@ func isEmptySubject(der []byte) bool {
 // csrSignatureAlgorithm picks the CSR's signature algorithm: the one the
 // spec names, which must suit the key, or else the one for the key.
 func csrSignatureAlgorithm(spec cmapi.SignatureAlgorithm, key crypto.Signer) (x509.SignatureAlgorithm, error) {
-	byKey, err := SignatureAlgorithmForKey(key.Public())
+	byKey, err := signatureAlgorithmForKey(key.Public())
 	if err != nil {
 		return x509.UnknownSignatureAlgorithm, err
 	}
@@ -136,10 +136,10 @@ func csrSignatureAlgorithm(spec cmapi.SignatureAlgorithm, key crypto.Signer) (x5
 	return alg, nil
 }
 
-// SignatureAlgorithmForKey is the signature algorithm cert-manager uses for
+// signatureAlgorithmForKey is the signature algorithm cert-manager uses for
 // a key: RSA with SHA-256 below 3072 bits, SHA-384 from 3072, SHA-512 from
 // 4096; ECDSA with the hash matching the curve; Ed25519 pure.
-func SignatureAlgorithmForKey(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
+func signatureAlgorithmForKey(pub crypto.PublicKey) (x509.SignatureAlgorithm, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		switch bits := k.N.BitLen(); {

@@ -307,7 +307,7 @@ func TestBuildCSR(t *testing.T) {
 					BasicConstraintsValid: true, IsCA: true, PublicKey: caKey.Public(),
 					ExtraExtensions: []pkix.Extension{*p.ncExt},
 				}
-				cert, err := SignCertificate(tmpl, tmpl, caKey)
+				cert, err := signCertificate(tmpl, tmpl, caKey)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -439,7 +439,7 @@ func TestKeyUsageEncodingMatchesStdlib(t *testing.T) {
 		0x1ff,
 	} {
 		tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: "ku"}, NotBefore: testNow, NotAfter: testNow.AddDate(0, 0, 1), KeyUsage: ku, PublicKey: key.Public()}
-		cert, err := SignCertificate(tmpl, tmpl, key)
+		cert, err := signCertificate(tmpl, tmpl, key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,11 +58,11 @@ func tidyChain(certPEM, caPEM []byte) (tlsCrt, caCrt []byte) {
 	if err != nil {
 		return certPEM, caPEM
 	}
-	ordered, err := OrderChain(certs)
+	ordered, err := orderChain(certs)
 	if err != nil {
 		return certPEM, caPEM
 	}
-	tlsCrt, top := SplitChain(ordered)
+	tlsCrt, top := splitChain(ordered)
 	if len(caPEM) > 0 {
 		return tlsCrt, caPEM
 	}

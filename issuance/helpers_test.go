@@ -59,7 +59,7 @@ func requestFor(t testing.TB, crt *cmapi.Certificate) (*cmapi.CertificateRequest
 	if err != nil {
 		t.Fatalf("BuildCSR: %v", err)
 	}
-	return BuildCertificateRequest(crt, 1, NextKeySecretName(crt.Name), csr), key
+	return BuildCertificateRequest(crt, 1, nextKeySecretName(crt.Name), csr), key
 }
 
 // makeCA makes a CA certificate named cn, signed by parent (self-signed when
@@ -82,7 +82,7 @@ func makeCA(t testing.TB, cn string, parent *x509.Certificate, parentKey crypto.
 	} else {
 		signer = parentKey
 	}
-	cert, err := SignCertificate(tmpl, parent, signer)
+	cert, err := signCertificate(tmpl, parent, signer)
 	if err != nil {
 		t.Fatalf("making CA %q: %v", cn, err)
 	}
@@ -102,7 +102,7 @@ func makeLeaf(t testing.TB, cn string, parent *x509.Certificate, parentKey crypt
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		PublicKey:             key.Public(),
 	}
-	cert, err := SignCertificate(tmpl, parent, parentKey)
+	cert, err := signCertificate(tmpl, parent, parentKey)
 	if err != nil {
 		t.Fatalf("making leaf %q: %v", cn, err)
 	}

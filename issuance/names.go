@@ -21,22 +21,22 @@ const (
 	nextKeySuffix = "-next-key"
 )
 
-// RequestName is the name of the CertificateRequest for one revision of a
+// requestName is the name of the CertificateRequest for one revision of a
 // Certificate: "<name>-<revision>". A Certificate name longer than 233
 // characters is shortened to its first at most 168 characters (cut back to
 // end on a letter or digit), a "-" and the 64-hex SHA-256 of the full name,
 // which is what cert-manager does.
-func RequestName(certName string, revision int) string {
+func requestName(certName string, revision int) string {
 	return shortenWithHash(certName, requestNameBaseLimit) + "-" + strconv.Itoa(revision)
 }
 
-// NextKeySecretName is the name of the Secret that holds the private key for
+// nextKeySecretName is the name of the Secret that holds the private key for
 // the issuance in progress: "<name>-next-key", with long names shortened the
-// same way as in RequestName so that the result stays within 253 characters.
+// same way as in requestName so that the result stays within 253 characters.
 //
 // cert-manager uses generateName for this Secret; a fixed name lets a later
 // sweep find the key it generated.
-func NextKeySecretName(certName string) string {
+func nextKeySecretName(certName string) string {
 	return shortenWithHash(certName, maxObjectNameLength-len(nextKeySuffix)) + nextKeySuffix
 }
 

@@ -38,9 +38,9 @@ func TestRequestName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := RequestName(tc.cert, tc.revision)
+			got := requestName(tc.cert, tc.revision)
 			if got != tc.want {
-				t.Errorf("RequestName = %q, want %q", got, tc.want)
+				t.Errorf("requestName = %q, want %q", got, tc.want)
 			}
 			if len(got) > 253 || !dns1123Subdomain.MatchString(got) {
 				t.Errorf("%q is not a valid object name (%d chars)", got, len(got))
@@ -49,12 +49,12 @@ func TestRequestName(t *testing.T) {
 	}
 
 	// The largest revision still fits.
-	if got := RequestName(name234, 1<<62); len(got) > 253 {
+	if got := requestName(name234, 1<<62); len(got) > 253 {
 		t.Errorf("name with huge revision is %d characters", len(got))
 	}
 	// Distinct long names stay distinct even when their prefixes agree.
 	a, b := name234+"a", name234+"b"
-	if RequestName(a, 1) == RequestName(b, 1) {
+	if requestName(a, 1) == requestName(b, 1) {
 		t.Errorf("different Certificates got the same request name")
 	}
 }
@@ -71,14 +71,14 @@ func TestNextKeySecretName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := NextKeySecretName(tc.cert)
+			got := nextKeySecretName(tc.cert)
 			if len(got) > 253 || !dns1123Subdomain.MatchString(got) {
 				t.Errorf("%q is not a valid object name (%d chars)", got, len(got))
 			}
 			if !strings.HasSuffix(got, "-next-key") {
 				t.Errorf("%q does not end in -next-key", got)
 			}
-			if got != NextKeySecretName(tc.cert) {
+			if got != nextKeySecretName(tc.cert) {
 				t.Errorf("name is not deterministic")
 			}
 			if len(tc.cert) <= 244 && got != tc.cert+"-next-key" {

@@ -36,7 +36,7 @@ var nonCopiedAnnotationPrefixes = []string{
 
 // BuildCertificateRequest makes the CertificateRequest for revision of crt,
 // carrying csrPEM and naming keySecretName as the Secret with its private key:
-//   - name RequestName(crt.Name, revision) in the Certificate's namespace;
+//   - name requestName(crt.Name, revision) in the Certificate's namespace;
 //   - the Certificate's labels, and its annotations minus the excluded
 //     prefixes, plus the revision, private-key Secret and Certificate name
 //     annotations;
@@ -66,7 +66,7 @@ func BuildCertificateRequest(crt *cmapi.Certificate, revision int, keySecretName
 			Kind:       cmapi.CertificateRequestKind,
 		},
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        RequestName(crt.Name, revision),
+			Name:        requestName(crt.Name, revision),
 			Namespace:   crt.Namespace,
 			Labels:      maps.Clone(crt.Labels),
 			Annotations: annotations,
@@ -93,9 +93,9 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// ApprovedCondition is the condition the built-in approver sets. Its
+// approvedCondition is the condition the built-in approver sets. Its
 // LastTransitionTime is left for pki.SetRequestCondition to fill in.
-func ApprovedCondition() cmapi.CertificateRequestCondition {
+func approvedCondition() cmapi.CertificateRequestCondition {
 	return cmapi.CertificateRequestCondition{
 		Type:    cmapi.CertificateRequestConditionApproved,
 		Status:  cmmeta.ConditionTrue,
@@ -106,7 +106,7 @@ func ApprovedCondition() cmapi.CertificateRequestCondition {
 
 // Approve marks cr approved, as cert-manager's approver does.
 func Approve(cr *cmapi.CertificateRequest, now time.Time) {
-	c := ApprovedCondition()
+	c := approvedCondition()
 	pki.SetRequestCondition(cr, c.Type, c.Status, c.Reason, c.Message, now)
 }
 

@@ -62,7 +62,7 @@ func (s *SelfSigned) Sign(_ context.Context, req Request) (Result, error) {
 		}
 	}
 
-	tmpl, err := CertificateTemplate(cr, now(s.Clock))
+	tmpl, err := certificateTemplate(cr, now(s.Clock))
 	if err != nil {
 		return failed(ReasonErrorGenerating, "Error generating certificate template", err), nil
 	}
@@ -72,7 +72,7 @@ func (s *SelfSigned) Sign(_ context.Context, req Request) (Result, error) {
 		return failed(ReasonErrorKeyMatch, "Error generating certificate template", fmt.Errorf("CSR not signed by referenced private key")), nil
 	}
 
-	cert, err := SignCertificate(tmpl, tmpl, req.PrivateKey)
+	cert, err := signCertificate(tmpl, tmpl, req.PrivateKey)
 	if err != nil {
 		return failed(ReasonErrorSigning, "Error signing certificate", err), nil
 	}

@@ -10,15 +10,15 @@ import (
 	"fmt"
 )
 
-// SignCertificate signs tmpl with signer under parent (pass tmpl itself as
+// signCertificate signs tmpl with signer under parent (pass tmpl itself as
 // parent for a self-signed certificate). The signature algorithm follows the
 // signer's key, not the CSR (§7.1). crypto/x509 refuses when signer does not
 // match parent's public key.
-func SignCertificate(tmpl, parent *x509.Certificate, signer crypto.Signer) (*x509.Certificate, error) {
+func signCertificate(tmpl, parent *x509.Certificate, signer crypto.Signer) (*x509.Certificate, error) {
 	if tmpl == nil || parent == nil || signer == nil {
 		return nil, errors.New("a template, a parent and a signer are required to sign a certificate")
 	}
-	alg, err := SignatureAlgorithmForKey(signer.Public())
+	alg, err := signatureAlgorithmForKey(signer.Public())
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
 	}

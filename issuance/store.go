@@ -13,12 +13,12 @@ import (
 
 // NextKeySecret is the Secret that holds the private key of the issuance in
 // progress, written before anything is requested with it so that a crash
-// never loses it: named NextKeySecretName, labelled as cert-manager labels
+// never loses it: named nextKeySecretName, labelled as cert-manager labels
 // it, and controlled by the Certificate so that it goes with it.
 func NextKeySecret(crt *cmapi.Certificate, keyPEM []byte) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      NextKeySecretName(crt.Name),
+			Name:      nextKeySecretName(crt.Name),
 			Namespace: crt.Namespace,
 			Labels: map[string]string{
 				cmapi.IsNextPrivateKeySecretLabelKey:      "true",

@@ -14,7 +14,7 @@ import (
 	"github.com/certsweep/certsweep/issuance/pki"
 )
 
-// CertificateTemplate turns cr into an x509 template valid from now:
+// certificateTemplate turns cr into an x509 template valid from now:
 //   - the CSR's signature is verified; its public key and its subject bytes
 //     are used unchanged;
 //   - its subjectAltName and nameConstraints extensions are copied verbatim
@@ -29,7 +29,7 @@ import (
 // The serial number is left nil: crypto/x509 then draws a random positive
 // serial of at most 20 octets, as RFC 5280 asks. The signature algorithm is
 // left for the signer, which picks it from its own key.
-func CertificateTemplate(cr *cmapi.CertificateRequest, now time.Time) (*x509.Certificate, error) {
+func certificateTemplate(cr *cmapi.CertificateRequest, now time.Time) (*x509.Certificate, error) {
 	if cr == nil {
 		return nil, fmt.Errorf("no CertificateRequest given")
 	}

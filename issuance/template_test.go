@@ -21,9 +21,9 @@ func TestCertificateTemplate(t *testing.T) {
 	crt.Spec.OtherNames = []cmapi.OtherName{{OID: "1.3.6.1.4.1.311.20.2.3", UTF8Value: "upn@example.com"}}
 	cr, key := requestFor(t, crt)
 
-	tmpl, err := CertificateTemplate(cr, testNow)
+	tmpl, err := certificateTemplate(cr, testNow)
 	if err != nil {
-		t.Fatalf("CertificateTemplate: %v", err)
+		t.Fatalf("certificateTemplate: %v", err)
 	}
 	if !tmpl.NotBefore.Equal(testNow) || !tmpl.NotAfter.Equal(testNow.Add(90*24*time.Hour)) {
 		t.Errorf("validity = %v .. %v", tmpl.NotBefore, tmpl.NotAfter)
@@ -51,7 +51,7 @@ func TestCertificateTemplate(t *testing.T) {
 	}
 
 	// Signed, the certificate carries the otherName SAN unchanged.
-	cert, err := SignCertificate(tmpl, tmpl, key)
+	cert, err := signCertificate(tmpl, tmpl, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +76,9 @@ func TestCertificateTemplateSpec(t *testing.T) {
 	crt.Spec.NameConstraints = &cmapi.NameConstraints{Permitted: &cmapi.NameConstraintItem{DNSDomains: []string{"example.com"}}}
 	cr, key := requestFor(t, crt)
 
-	tmpl, err := CertificateTemplate(cr, testNow)
+	tmpl, err := certificateTemplate(cr, testNow)
 	if err != nil {
-		t.Fatalf("CertificateTemplate: %v", err)
+		t.Fatalf("certificateTemplate: %v", err)
 	}
 	if !tmpl.NotAfter.Equal(testNow.Add(2 * time.Hour)) {
 		t.Errorf("NotAfter = %v", tmpl.NotAfter)
@@ -90,7 +90,7 @@ func TestCertificateTemplateSpec(t *testing.T) {
 	if san, _ := findExtension(tmpl.ExtraExtensions, pki.OIDSubjectAltName); !san.Critical {
 		t.Errorf("SAN must be critical with an empty subject")
 	}
-	cert, err := SignCertificate(tmpl, tmpl, key)
+	cert, err := signCertificate(tmpl, tmpl, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestCertificateTemplateRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cr := &cmapi.CertificateRequest{Spec: cmapi.CertificateRequestSpec{Request: tc.csr, IsCA: tc.isCA, Usages: tc.usages}}
-			_, err := CertificateTemplate(cr, testNow)
+			_, err := certificateTemplate(cr, testNow)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)

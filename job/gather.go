@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"strconv"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -307,10 +307,8 @@ func containsSecret(list []*corev1.Secret, s *corev1.Secret) bool {
 // revision, or keeps just its name and revision for pruning.
 func (it *workItem) addRequest(cr *cmapi.CertificateRequest) {
 	rev := -1
-	if v, ok := cr.Annotations[cmapi.CertificateRequestRevisionAnnotationKey]; ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			rev = n
-		}
+	if n, ok := pki.RequestRevision(cr); ok {
+		rev = n
 	}
 	it.owned = append(it.owned, requestRef{Name: cr.Name, Revision: rev})
 	switch {

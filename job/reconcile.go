@@ -32,7 +32,7 @@ var certificateGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind)
 func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) Outcome {
 	ns, name := it.cert.Namespace, it.cert.Name
 	for attempt := 1; ; attempt++ {
-		out, err := s.reconcileOnce(ctx, it, issuers, b, decided)
+		out, d, err := s.reconcileOnce(ctx, it, issuers, b, decided)
 		decided = nil
 		if err == nil {
 			return out
@@ -53,13 +53,16 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 			// Another sweep kept changing it under us: it is being worked
 			// on, which is not a failure of this Certificate.
 			out.Namespace, out.Name, out.Result = ns, name, ResultWaiting
-			out.Reason, out.Message = "Contended", "another sweep changed this Certificate while this one worked on it; it continues there or in the next run"
+			out.Reason, out.Message = renew.ReasonContended, "another sweep changed this Certificate while this one worked on it; it continues there or in the next run"
 			s.opts.Logger.Info("certificate left to a concurrent sweep", "certificate", ns+"/"+name)
 			return out
 		}
+		if recorded, ok := s.recordWriteFailure(ctx, it, d, out, err); ok {
+			return recorded
+		}
 		out.Namespace, out.Name, out.Result = ns, name, ResultFailed
 		if out.Reason == "" {
-			out.Reason = "SweepError"
+			out.Reason = renew.ReasonSweepError
 		}
 		out.Message = err.Error()
 		s.opts.Logger.Error("certificate not reconciled", "certificate", ns+"/"+name, "error", err)
@@ -67,8 +70,42 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 	}
 }
 
-// reconcileOnce makes one decision and carries it out.
-func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (Outcome, error) {
+// recordWriteFailure records an API error met while carrying out an
+// issuance or a Secret rewrite as a failed attempt, so it gets a condition,
+// a Warning event and a retry window instead of the same error on every
+// run. A write the API server refused (invalid, too large, forbidden) will
+// be refused again until a person acts, so it takes the slow issuance
+// schedule; anything else the short temporary one. ok is false when there
+// is nothing to record or recording failed too (then the error is logged).
+func (s *Sweeper) recordWriteFailure(ctx context.Context, it *workItem, d *renew.Decision, out Outcome, err error) (Outcome, bool) {
+	if d == nil || ctx.Err() != nil || (d.Action != renew.ActionIssue && d.Action != renew.ActionRewriteSecret) {
+		return out, false
+	}
+	class, reason := renew.ClassTemporary, renew.ReasonSweepError
+	if refusedWrite(err) {
+		class, reason = renew.ClassIssuance, renew.ReasonWriteRefused
+	}
+	r := &issuanceRun{s: s, it: it, d: *d, now: s.opts.Now(), out: out}
+	r.out.Namespace, r.out.Name = it.cert.Namespace, it.cert.Name
+	recorded, rerr := r.fail(ctx, class, reason, err.Error())
+	if rerr != nil {
+		s.opts.Logger.Error("could not record a failed attempt", "certificate", it.cert.Namespace+"/"+it.cert.Name, "error", rerr)
+		return out, false
+	}
+	return recorded, true
+}
+
+// refusedWrite reports whether the API server refused a request for what it
+// was, not for the moment it came at: retrying the same write cannot help.
+func refusedWrite(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) || apierrors.IsBadRequest(err) ||
+		apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsNotAcceptable(err) ||
+		apierrors.IsUnsupportedMediaType(err)
+}
+
+// reconcileOnce makes one decision and carries it out. It returns the
+// decision with any error, so a failure can be recorded against it.
+func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (Outcome, *renew.Decision, error) {
 	crt := it.cert
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name}
 	var d renew.Decision
@@ -89,17 +126,20 @@ func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issu
 			// issue over it. A never-issued Certificate skips this read; its
 			// first Secret write refuses to take over another writer's key.
 			if err := s.readSecret(ctx, it); err != nil {
-				return out, err
+				return out, &d, err
 			}
 			if it.secret != nil {
-				return out, errReread
+				return out, &d, errReread
 			}
 		}
-		return s.issue(ctx, it, d, issuers, b)
+		out, err := s.issue(ctx, it, d, issuers, b)
+		return out, &d, err
 	case renew.ActionRewriteSecret:
-		return s.rewriteSecret(ctx, it, d)
+		out, err := s.rewriteSecret(ctx, it, d)
+		return out, &d, err
 	default:
-		return s.settle(ctx, it, d)
+		out, err := s.settle(ctx, it, d)
+		return out, &d, err
 	}
 }
 

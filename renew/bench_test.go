@@ -199,7 +199,7 @@ func BenchmarkDecide(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeSecret measures DecodeSecret (PEM and x509 parsing of tls.key
+// BenchmarkDecodeSecret measures decodeSecret (PEM and x509 parsing of tls.key
 // and tls.crt), the largest single part of every decision that has a Secret.
 func BenchmarkDecodeSecret(b *testing.B) {
 	for _, c := range []struct {
@@ -211,12 +211,12 @@ func BenchmarkDecodeSecret(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			secret := benchFixture(b, c.key()).secret
-			if _, err := DecodeSecret(secret); err != nil {
+			if _, err := decodeSecret(secret); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := DecodeSecret(secret); err != nil {
+				if _, err := decodeSecret(secret); err != nil {
 					b.Fatal(err)
 				}
 			}

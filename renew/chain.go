@@ -59,7 +59,7 @@ type evaluation struct {
 	current *cmapi.CertificateRequest
 	now     time.Time
 	// contents is the decoded Secret; nil when the Secret does not exist.
-	contents *SecretContents
+	contents *secretContents
 	// renewal is known when the leaf decodes.
 	renewal renewalPlan
 	// currentCSR memoises the decoded CSR of current: both chains read it.
@@ -144,7 +144,7 @@ func secretKeyPairInvalid(e *evaluation) (string, string, bool) {
 
 // 4
 func secretIssuerAnnotationsMismatch(e *evaluation) (string, string, bool) {
-	if SecretIssuerAnnotationsMatch(e.secret, e.crt.Spec.IssuerRef) {
+	if secretIssuerAnnotationsMatch(e.secret, e.crt.Spec.IssuerRef) {
 		return "", "", false
 	}
 	a := e.secret.Annotations
@@ -192,7 +192,7 @@ func secretKeyDiffersFromCurrentRequest(e *evaluation) (string, string, bool) {
 // with the issued certificate (§1.7), because issuers may rewrite fields.
 func issuedForDifferentSpec(e *evaluation) (string, string, bool) {
 	if e.current == nil {
-		if v := FuzzyCertificateMatchesSpec(e.contents.Leaf, e.crt.Spec); len(v) > 0 {
+		if v := fuzzyCertificateMatchesSpec(e.contents.Leaf, e.crt.Spec); len(v) > 0 {
 			return ReasonSecretMismatch, fmt.Sprintf("Issuing certificate as Existing issued Secret is not up to date for spec: %v", v), true
 		}
 		return "", "", false
@@ -200,7 +200,7 @@ func issuedForDifferentSpec(e *evaluation) (string, string, bool) {
 	csr, err := e.decodedCurrentCSR()
 	var v []string
 	if err == nil {
-		v, err = requestMatchesSpec(e.current, csr, e.crt.Spec)
+		v, err = requestMatchesCSR(e.current, csr, e.crt.Spec)
 	}
 	if err != nil {
 		// An unreadable request says nothing about the Secret, which may

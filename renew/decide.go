@@ -163,7 +163,7 @@ func newEvaluation(in Input, opts Options) *evaluation {
 	if in.Secret == nil {
 		return e
 	}
-	e.contents, _ = DecodeSecret(in.Secret) // errors are kept per part in contents
+	e.contents, _ = decodeSecret(in.Secret) // errors are kept per part in contents
 	leaf := e.contents.Leaf
 	if leaf == nil {
 		return e
@@ -243,7 +243,7 @@ func readyCondition(status cmmeta.ConditionStatus, reason, message string) cmapi
 // cert-manager's status fields when there are none, so that a Certificate
 // taken over from cert-manager mid-backoff keeps its backoff.
 func decodeRetry(crt *cmapi.Certificate, policy BackoffPolicy, warnings []string) (RetryState, []string) {
-	s, w := DecodeRetryState(crt.Annotations, policy)
+	s, w := decodeRetryState(crt.Annotations, policy)
 	warnings = append(warnings, w...)
 	if !s.IsZero() || hasRetryAnnotations(crt.Annotations) || crt.Status.LastFailureTime == nil {
 		return s, warnings
@@ -281,7 +281,7 @@ func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) 
 		return time.Time{}, false
 	}
 	if in.NextRequest != nil {
-		if v, err := RequestMatchesSpec(in.NextRequest, in.Certificate.Spec); err != nil || len(v) > 0 {
+		if v, err := requestMatchesSpec(in.NextRequest, in.Certificate.Spec); err != nil || len(v) > 0 {
 			return time.Time{}, false
 		}
 	}

@@ -44,7 +44,7 @@ func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings 
 		return ReasonSecretManagedMetadataMismatch, fmt.Sprintf("Secret is missing these Managed Annotations: %v", missing), true, nil
 	}
 
-	ownedLabels, ownedAnnotations, ownedData, err := OwnedSecretFields(s)
+	ownedLabels, ownedAnnotations, ownedData, err := ownedSecretFields(s)
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("failed to decode managed fields on Secret: %v", err))
 	}
@@ -82,7 +82,7 @@ func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings 
 		if extra := extraKeys(ownedAnnotations, false, keySet(templateAnnotations)); len(extra) > 0 {
 			return ReasonSecretTemplateMismatch, fmt.Sprintf("Secret has these extra Annotations: %v", extra), true, warnings
 		}
-		if extra := extraKeys(ownedData, false, DesiredSecretDataKeys(e.crt)); len(extra) > 0 {
+		if extra := extraKeys(ownedData, false, desiredSecretDataKeys(e.crt)); len(extra) > 0 {
 			return ReasonSecretDataMismatch, fmt.Sprintf("Secret has these extra data keys: %v", extra), true, warnings
 		}
 	}

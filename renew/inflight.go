@@ -58,7 +58,7 @@ func classifyRequest(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec, s
 		// so each revision keeps exactly one request and one signature.
 		return RequestIssued, nil
 	}
-	if v, err := RequestMatchesSpec(cr, spec); err != nil || len(v) > 0 {
+	if v, err := requestMatchesSpec(cr, spec); err != nil || len(v) > 0 {
 		return RequestStale, nil
 	}
 	switch status.Phase {

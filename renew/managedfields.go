@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// OwnedSecretFields lists the labels, annotations and data keys that
+// ownedSecretFields lists the labels, annotations and data keys that
 // FieldManager owns on a Secret through server-side apply. Server-side apply
 // removes exactly those owned keys that a new apply leaves out, so comparing
 // them with what we want now tells whether a rewrite would drop something
@@ -22,7 +22,7 @@ import (
 //	{"f:metadata":{"f:labels":{".":{},"f:app":{}}},"f:data":{"f:tls.crt":{}}}
 //
 // where "f:<name>" is a field and "." the map itself.
-func OwnedSecretFields(secret *corev1.Secret) (labels, annotations, dataKeys map[string]bool, err error) {
+func ownedSecretFields(secret *corev1.Secret) (labels, annotations, dataKeys map[string]bool, err error) {
 	labels, annotations, dataKeys = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	if secret == nil {
 		return labels, annotations, dataKeys, nil

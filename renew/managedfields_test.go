@@ -19,7 +19,7 @@ func TestOwnedSecretFields(t *testing.T) {
 		entry("kubectl", metav1.ManagedFieldsOperationApply, `{"f:metadata":{"f:labels":{"f:theirs":{}}}}`),
 		{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply}, // no FieldsV1
 	}}}
-	labels, annotations, data, err := OwnedSecretFields(s)
+	labels, annotations, data, err := ownedSecretFields(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,11 +35,11 @@ func TestOwnedSecretFields(t *testing.T) {
 
 	for _, bad := range []string{`{`, `[]`, `{"f:metadata":[]}`, `{"f:metadata":{"f:labels":"x"}}`, `{"f:data":1}`} {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{entry(FieldManager, metav1.ManagedFieldsOperationApply, bad)}}}
-		if _, _, _, err := OwnedSecretFields(s); err == nil {
+		if _, _, _, err := ownedSecretFields(s); err == nil {
 			t.Errorf("%s: want an error", bad)
 		}
 	}
-	if l, a, d, err := OwnedSecretFields(nil); err != nil || len(l)+len(a)+len(d) != 0 {
+	if l, a, d, err := ownedSecretFields(nil); err != nil || len(l)+len(a)+len(d) != 0 {
 		t.Errorf("nil Secret: %v %v %v %v", l, a, d, err)
 	}
 }
@@ -56,7 +56,7 @@ func FuzzOwnedSecretFields(f *testing.F) {
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{{
 			Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(string(raw)),
 		}}}}
-		labels, annotations, data, err := OwnedSecretFields(s)
+		labels, annotations, data, err := ownedSecretFields(s)
 		if err != nil {
 			if labels != nil || annotations != nil || data != nil {
 				t.Fatal("partial result with an error")

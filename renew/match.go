@@ -27,11 +27,11 @@ const (
 	defaultIssuerGroup = "cert-manager.io"
 )
 
-// RequestMatchesSpec compares a CertificateRequest with the spec (§1.6) and
+// requestMatchesSpec compares a CertificateRequest with the spec (§1.6) and
 // returns the violated spec fields. It errors when the CSR cannot be decoded
 // (or its otherNames / the spec's literalSubject cannot be), because then
 // nothing can be said either way; callers decide what that means.
-func RequestMatchesSpec(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec) ([]string, error) {
+func requestMatchesSpec(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec) ([]string, error) {
 	if cr == nil {
 		return nil, errors.New("no CertificateRequest")
 	}
@@ -39,12 +39,12 @@ func RequestMatchesSpec(cr *cmapi.CertificateRequest, spec cmapi.CertificateSpec
 	if err != nil {
 		return nil, fmt.Errorf("CertificateRequest %q: %w", cr.Name, err)
 	}
-	return requestMatchesSpec(cr, csr, spec)
+	return requestMatchesCSR(cr, csr, spec)
 }
 
-// requestMatchesSpec is RequestMatchesSpec on a CSR already decoded, which
+// requestMatchesSpec is requestMatchesSpec on a CSR already decoded, which
 // a decision reuses rather than parse the same request three times.
-func requestMatchesSpec(cr *cmapi.CertificateRequest, csr *x509.CertificateRequest, spec cmapi.CertificateSpec) ([]string, error) {
+func requestMatchesCSR(cr *cmapi.CertificateRequest, csr *x509.CertificateRequest, spec cmapi.CertificateSpec) ([]string, error) {
 	subject := cmapi.X509Subject{}
 	if spec.Subject != nil {
 		subject = *spec.Subject
@@ -104,12 +104,12 @@ func requestMatchesSpec(cr *cmapi.CertificateRequest, csr *x509.CertificateReque
 	return v, nil
 }
 
-// FuzzyCertificateMatchesSpec compares an issued certificate with the spec
+// fuzzyCertificateMatchesSpec compares an issued certificate with the spec
 // when there is no CertificateRequest to compare with (§1.7). Issuers may
 // move names between the CN and the DNS SANs, so those are pooled as a set;
 // IP, URI and email SANs are compared as multisets. Nothing else is compared,
 // because issuers are free to override it.
-func FuzzyCertificateMatchesSpec(cert *x509.Certificate, spec cmapi.CertificateSpec) []string {
+func fuzzyCertificateMatchesSpec(cert *x509.Certificate, spec cmapi.CertificateSpec) []string {
 	var v []string
 	want := setOf(spec.DNSNames...)
 	if spec.CommonName != "" {
@@ -140,13 +140,13 @@ func FuzzyCertificateMatchesSpec(cert *x509.Certificate, spec cmapi.CertificateS
 	return v
 }
 
-// SecretIssuerAnnotationsMatch reports whether the issuer annotations on a
+// secretIssuerAnnotationsMatch reports whether the issuer annotations on a
 // Secret agree with issuerRef (§1.5). Kind and group default to Issuer and
 // cert-manager.io on both sides. When the Secret carries none of the three
 // annotations (a Secret someone created by hand), the name is not compared,
 // so it matches only a default-kind, default-group issuerRef: a hand-made
 // Secret referenced with a ClusterIssuer is reissued.
-func SecretIssuerAnnotationsMatch(secret *corev1.Secret, issuerRef cmmeta.IssuerReference) bool {
+func secretIssuerAnnotationsMatch(secret *corev1.Secret, issuerRef cmmeta.IssuerReference) bool {
 	if secret == nil {
 		return false
 	}
@@ -162,7 +162,7 @@ func SecretIssuerAnnotationsMatch(secret *corev1.Secret, issuerRef cmmeta.Issuer
 // SecretIssuerRef is the issuer a Secret records having been issued by: its
 // issuer annotations when it has any, else the Certificate's issuerRef,
 // which is what a Secret without them matched (see
-// SecretIssuerAnnotationsMatch). Rewriting a Secret's metadata keeps it.
+// secretIssuerAnnotationsMatch). Rewriting a Secret's metadata keeps it.
 func SecretIssuerRef(secret *corev1.Secret, crt *cmapi.Certificate) cmmeta.IssuerReference {
 	a := secret.Annotations
 	_, hasName := a[cmapi.IssuerNameAnnotationKey]

@@ -47,7 +47,7 @@ func TestSecretIssuerAnnotationsMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := SecretIssuerAnnotationsMatch(tt.secret, tt.ref); got != tt.want {
+			if got := secretIssuerAnnotationsMatch(tt.secret, tt.ref); got != tt.want {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
@@ -291,7 +291,7 @@ func TestRequestMatchesSpec(t *testing.T) {
 			if tt.cr != nil {
 				tt.cr(&cr.Spec)
 			}
-			got, err := RequestMatchesSpec(cr, crt.Spec)
+			got, err := requestMatchesSpec(cr, crt.Spec)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
@@ -303,7 +303,7 @@ func TestRequestMatchesSpec(t *testing.T) {
 
 	t.Run("undecodable CSR", func(t *testing.T) {
 		cr := baseRequest(baseCertificate(), []byte("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"))
-		if _, err := RequestMatchesSpec(cr, baseCertificate().Spec); err == nil {
+		if _, err := requestMatchesSpec(cr, baseCertificate().Spec); err == nil {
 			t.Error("want an error")
 		}
 	})
@@ -382,7 +382,7 @@ func TestFuzzyCertificateMatchesSpec(t *testing.T) {
 				tt.spec(&spec)
 			}
 			leaf := parseCert(t, certPEM(t, rsa2048(), tt.cert))
-			if got := FuzzyCertificateMatchesSpec(leaf, spec); !slices.Equal(got, tt.want) {
+			if got := fuzzyCertificateMatchesSpec(leaf, spec); !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})

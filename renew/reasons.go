@@ -62,6 +62,10 @@ const (
 	// ReasonSweepError: an API error this run could not get past; the
 	// next run tries again.
 	ReasonSweepError = "SweepError"
+	// ReasonWriteRefused: the API server refused a write (invalid, too
+	// large, forbidden); it is retried on the slow schedule, since only a
+	// person can fix it.
+	ReasonWriteRefused = "WriteRefused"
 )
 
 // MessageWaitingForApproval and MessageWaitingForIssuer say what a pending

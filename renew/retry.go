@@ -139,7 +139,7 @@ func RecordFailure(prev RetryState, class FailureClass, now time.Time, p Backoff
 	}
 }
 
-// DecodeRetryState reads the retry window from a Certificate's annotations.
+// decodeRetryState reads the retry window from a Certificate's annotations.
 // It never fails: an unparsable value is treated as absent and reported in
 // the warnings. The fallbacks are chosen so that bad data neither blocks a
 // Certificate forever nor lets it retry on every run:
@@ -148,7 +148,7 @@ func RecordFailure(prev RetryState, class FailureClass, now time.Time, p Backoff
 //     properly);
 //   - a usable time but bad failed-attempts: counts as 1 attempt;
 //   - a usable time but bad or missing class: the slow issuance schedule.
-func DecodeRetryState(annotations map[string]string, policy BackoffPolicy) (RetryState, []string) {
+func decodeRetryState(annotations map[string]string, policy BackoffPolicy) (RetryState, []string) {
 	var warnings []string
 	bad := func(key, value string, err error) {
 		warnings = append(warnings, fmt.Sprintf("ignoring annotation %s=%q: %v", key, value, err))

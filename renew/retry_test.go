@@ -69,7 +69,7 @@ func TestRecordFailure(t *testing.T) {
 	}
 
 	// The annotations round-trip exactly.
-	back, warnings := DecodeRetryState(s.Annotations(), DefaultBackoff)
+	back, warnings := decodeRetryState(s.Annotations(), DefaultBackoff)
 	if back != s || len(warnings) != 0 {
 		t.Errorf("round trip = %+v %q, want %+v", back, warnings, s)
 	}
@@ -146,7 +146,7 @@ func TestDecodeRetryState(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, warnings := DecodeRetryState(tt.annotations, DefaultBackoff)
+			got, warnings := decodeRetryState(tt.annotations, DefaultBackoff)
 			if got != tt.want {
 				t.Errorf("state = %+v, want %+v", got, tt.want)
 			}
@@ -173,7 +173,7 @@ func FuzzDecodeRetryState(f *testing.F) {
 				in[k] = v
 			}
 		}
-		s, warnings := DecodeRetryState(in, DefaultBackoff)
+		s, warnings := decodeRetryState(in, DefaultBackoff)
 		for _, w := range warnings {
 			if !strings.HasPrefix(w, "ignoring ") {
 				t.Errorf("unexpected warning %q", w)
@@ -188,7 +188,7 @@ func FuzzDecodeRetryState(f *testing.F) {
 		if d := s.NextAttempt.Sub(s.LastFailureTime); d < DefaultBackoff.TemporaryMin || d > DefaultBackoff.IssuanceMax {
 			t.Fatalf("delay %s outside the policy", d)
 		}
-		again, w := DecodeRetryState(s.Annotations(), DefaultBackoff)
+		again, w := decodeRetryState(s.Annotations(), DefaultBackoff)
 		if again != s || len(w) != 0 {
 			t.Fatalf("re-decode = %+v %q, want %+v", again, w, s)
 		}

@@ -11,10 +11,10 @@ import (
 	"github.com/certsweep/certsweep/issuance/pki"
 )
 
-// SecretContents is what the decision needs from a target Secret's data. A
+// secretContents is what the decision needs from a target Secret's data. A
 // problem with one part does not hide the others: the readiness chain reports
 // the key error before the certificate error, exactly like cert-manager.
-type SecretContents struct {
+type secretContents struct {
 	// PrivateKey is tls.key decoded; nil when absent or undecodable.
 	PrivateKey crypto.Signer
 	// KeyError says why tls.key could not be decoded (nil when absent or
@@ -27,15 +27,15 @@ type SecretContents struct {
 	CertError error
 }
 
-// DecodeSecret decodes tls.key and tls.crt (PEM chain, leaf first) with
+// decodeSecret decodes tls.key and tls.crt (PEM chain, leaf first) with
 // pki's decoders, the same ones issuance/ uses. For a nil Secret it returns nil contents and an error.
 // Otherwise the contents are always returned, and the error joins KeyError
 // and CertError for callers that only need "usable or not".
-func DecodeSecret(secret *corev1.Secret) (*SecretContents, error) {
+func decodeSecret(secret *corev1.Secret) (*secretContents, error) {
 	if secret == nil {
 		return nil, errors.New("secret does not exist")
 	}
-	c := &SecretContents{}
+	c := &secretContents{}
 	if key := secret.Data[corev1.TLSPrivateKeyKey]; len(key) > 0 {
 		c.PrivateKey, c.KeyError = pki.DecodePrivateKey(key)
 	}

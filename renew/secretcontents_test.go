@@ -57,7 +57,7 @@ func TestDecodeSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &corev1.Secret{Data: map[string][]byte{corev1.TLSPrivateKeyKey: tt.key, corev1.TLSCertKey: tt.cert}}
-			c, err := DecodeSecret(s)
+			c, err := decodeSecret(s)
 			if (c.PrivateKey != nil) != tt.wantKey || (c.Leaf != nil) != tt.wantLeaf || len(c.Chain) != tt.wantChainN {
 				t.Fatalf("key %v leaf %v chain %d", c.PrivateKey != nil, c.Leaf != nil, len(c.Chain))
 			}
@@ -68,7 +68,7 @@ func TestDecodeSecret(t *testing.T) {
 			}
 		})
 	}
-	if c, err := DecodeSecret(nil); c != nil || err == nil {
+	if c, err := decodeSecret(nil); c != nil || err == nil {
 		t.Errorf("nil Secret: %v %v", c, err)
 	}
 }
@@ -111,7 +111,7 @@ func FuzzDecodeSecret(f *testing.F) {
 	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), []byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
 	f.Add([]byte{}, []byte("garbage"))
 	f.Fuzz(func(t *testing.T, key, cert []byte) {
-		c, err := DecodeSecret(&corev1.Secret{Data: map[string][]byte{corev1.TLSPrivateKeyKey: key, corev1.TLSCertKey: cert}})
+		c, err := decodeSecret(&corev1.Secret{Data: map[string][]byte{corev1.TLSPrivateKeyKey: key, corev1.TLSCertKey: cert}})
 		if c == nil {
 			t.Fatal("nil contents for a Secret")
 		}

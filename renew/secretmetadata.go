@@ -102,11 +102,11 @@ func ipStrings(ips []net.IP) []string {
 	return out
 }
 
-// DesiredSecretDataKeys are the data keys job/ may write for crt: the key,
+// desiredSecretDataKeys are the data keys job/ may write for crt: the key,
 // the chain and the CA, plus the additional output formats and keystores the
 // spec asks for. A key outside this set that our field manager owns is stale
 // and removed by a rewrite.
-func DesiredSecretDataKeys(crt *cmapi.Certificate) map[string]bool {
+func desiredSecretDataKeys(crt *cmapi.Certificate) map[string]bool {
 	keys := setOf(corev1.TLSCertKey, corev1.TLSPrivateKeyKey, cmmeta.TLSCAKey)
 	for _, f := range crt.Spec.AdditionalOutputFormats {
 		switch f.Type {
