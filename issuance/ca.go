@@ -91,6 +91,13 @@ func (c *CA) Sign(ctx context.Context, req Request) (Result, error) {
 	tmpl.CRLDistributionPoints = c.spec.CRLDistributionPoints
 	tmpl.OCSPServer = c.spec.OCSPServers
 	tmpl.IssuingCertificateURL = c.spec.IssuingCertificateURLs
+	// A leaf that outlives its CA stops verifying when the CA expires; it
+	// ends with the CA instead, and the Certificate says so.
+	var warning string
+	if caNotAfter := kp.certs[0].NotAfter; tmpl.NotAfter.After(caNotAfter) {
+		warning = fmt.Sprintf("The requested duration would outlive the CA certificate; the certificate ends with the CA at %s", caNotAfter.UTC().Format(time.RFC3339))
+		tmpl.NotAfter = caNotAfter
+	}
 
 	leaf, err := signCertificate(tmpl, kp.certs[0], kp.key)
 	if err != nil {
@@ -100,7 +107,7 @@ func (c *CA) Sign(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return failed(ReasonSigningError, "Error signing certificate", err), nil
 	}
-	return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt}, nil
+	return Result{State: StateIssued, Certificate: tlsCrt, CA: caCrt, Warning: warning}, nil
 }
 
 // keyPair returns the CA key pair, loading it on first use.
@@ -179,7 +186,7 @@ func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err
 	if err != nil {
 		return false, "", "", err
 	}
-	ready, reason, message = checkCA(secret)
+	ready, reason, message = checkCA(secret, now(c.Clock))
 	if ready {
 		if kp, err := parseCASecret(secret); err == nil {
 			c.mu.Lock()
@@ -199,7 +206,7 @@ func (c *CA) Ready(ctx context.Context) (ready bool, reason, message string, err
 //
 // cert-manager does not compare the key with the certificate here and fails
 // only at signing time; checking it up front says what is wrong sooner.
-func checkCA(secret *corev1.Secret) (ready bool, reason, message string) {
+func checkCA(secret *corev1.Secret, at time.Time) (ready bool, reason, message string) {
 	if secret == nil {
 		return false, ReasonErrGetKeyPair, messageErrGetKeyPair + "secret not found"
 	}
@@ -224,6 +231,14 @@ func checkCA(secret *corev1.Secret) (ready bool, reason, message string) {
 	}
 	if !certs[0].IsCA {
 		return false, ReasonErrInvalidKeyPair, messageErrGetKeyPair + "certificate is not a CA"
+	}
+	// cert-manager signs with an expired CA, and the leaves it makes do not
+	// verify; certsweep refuses until the CA is renewed.
+	if at.After(certs[0].NotAfter) {
+		return false, ReasonErrInvalidKeyPair, messageErrGetKeyPair + fmt.Sprintf("the CA certificate expired at %s", certs[0].NotAfter.UTC().Format(time.RFC3339))
+	}
+	if at.Before(certs[0].NotBefore) {
+		return false, ReasonErrInvalidKeyPair, messageErrGetKeyPair + fmt.Sprintf("the CA certificate is not valid until %s", certs[0].NotBefore.UTC().Format(time.RFC3339))
 	}
 	return true, ReasonKeyPairVerified, MessageKeyPairVerified
 }

@@ -339,7 +339,7 @@ func TestCheckCA(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ready, reason, message := checkCA(tc.secret)
+			ready, reason, message := checkCA(tc.secret, testNow)
 			if ready != tc.wantReady || reason != tc.wantReason || message != tc.wantMessage {
 				t.Errorf("checkCA = %v %q %q; want %v %q %q", ready, reason, message, tc.wantReady, tc.wantReason, tc.wantMessage)
 			}

@@ -109,6 +109,12 @@ func BuildCSR(crt *cmapi.Certificate, key crypto.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing the CSR: %w", err)
 	}
+	// crypto/x509 writes some values it cannot read back (a URI such as
+	// "http://[::1"); no signer could read such a request either, so it is
+	// refused here, before anything is created with it.
+	if _, err := x509.ParseCertificateRequest(der); err != nil {
+		return nil, fmt.Errorf("the CSR built from the spec cannot be read back: %w", err)
+	}
 	return pki.EncodeCSR(der), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"sort"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/certsweep/certsweep/issuance/pki"
@@ -51,6 +52,9 @@ type Result struct {
 	// cert-manager's words (for example "SigningError").
 	Reason  string
 	Message string
+	// Warning, for an issued certificate, is something a person should
+	// know about it (a validity cut short by the CA's).
+	Warning string
 }
 
 // Issuer signs CertificateRequests for one Issuer or ClusterIssuer.
@@ -75,3 +79,19 @@ type NotReadyError struct {
 }
 
 func (e *NotReadyError) Error() string { return fmt.Sprintf("%s: %s", e.Reason, e.Message) }
+
+// ConfiguredTypes names the issuer types an Issuer or ClusterIssuer spec
+// sets, sorted. Exactly one is usable; cert-manager's webhook refuses more.
+func ConfiguredTypes(spec *cmapi.IssuerSpec) []string {
+	var types []string
+	for name, set := range map[string]bool{
+		"acme": spec.ACME != nil, "ca": spec.CA != nil, "selfSigned": spec.SelfSigned != nil,
+		"vault": spec.Vault != nil, "venafi": spec.Venafi != nil,
+	} {
+		if set {
+			types = append(types, name)
+		}
+	}
+	sort.Strings(types)
+	return types
+}

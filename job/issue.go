@@ -180,6 +180,9 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 		return r.out, err
 	}
 	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssued, "The certificate has been successfully issued")
+	if res.Warning != "" {
+		s.event(ctx, it.cert, certificateGVK, corev1.EventTypeWarning, renew.ReasonValidityCapped, res.Warning)
+	}
 	if err := s.deleteNextKey(ctx, keySecret); err != nil {
 		return r.out, err
 	}

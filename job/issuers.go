@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -91,6 +92,14 @@ func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace,
 	getSecret := issuance.SecretGetter(func(ctx context.Context, ns, n string) (*corev1.Secret, error) {
 		return c.s.kube.CoreV1().Secrets(ns).Get(ctx, n, metav1.GetOptions{})
 	})
+	if types := issuance.ConfiguredTypes(spec); len(types) > 1 {
+		// cert-manager's webhook refuses such an Issuer; without it the
+		// sweep must not pick one of the types by itself.
+		msg := fmt.Sprintf("%s %q may not specify more than one issuer type (it sets %s)", kind, name, strings.Join(types, ", "))
+		e.ready = &cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionFalse, Reason: renew.ReasonIssuerMisconfigured, Message: msg}
+		e.err = &issuance.NotReadyError{Reason: renew.ReasonIssuerMisconfigured, Message: msg}
+		return
+	}
 	switch {
 	case spec.SelfSigned != nil:
 		signer := issuance.NewSelfSigned(spec.SelfSigned)

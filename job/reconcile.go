@@ -7,6 +7,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -179,12 +180,14 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 		out.Result = ResultWaiting
 	}
 	if d.ClearRetry {
+		d.Retry = renew.RetryState{}
+	}
+	if d.ClearRetry || d.RewriteRetry {
 		var err error
-		if crt, err = s.writeRetryAnnotations(ctx, crt, renew.RetryState{}); err != nil {
+		if crt, err = s.writeRetryAnnotations(ctx, crt, d.Retry); err != nil {
 			return out, err
 		}
 		it.cert = crt
-		d.Retry = renew.RetryState{}
 	}
 	it.discardLateKeys = d.Action == renew.ActionNone && d.SecretOwner == ""
 	for _, key := range d.Key.Discard {
@@ -207,11 +210,15 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 		}
 		desired.Status.NextPrivateKeySecretName = nil
 	}
+	readyBefore := pki.CertificateCondition(crt, cmapi.CertificateConditionReady)
 	stored, wrote, err := s.writeStatus(ctx, crt, desired)
 	if err != nil {
 		return out, err
 	}
 	it.cert = stored
+	if d.Announce && wrote && (readyBefore == nil || readyBefore.Reason != d.Ready.Reason || readyBefore.Message != d.Ready.Message) {
+		s.event(ctx, stored, certificateGVK, corev1.EventTypeWarning, d.Reason, d.Message)
+	}
 	if adopting && wrote {
 		// The revision bump carries the resourceVersion read, so exactly one
 		// run completes each issuance and reports it.

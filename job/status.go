@@ -69,7 +69,7 @@ func (s *Sweeper) writeStatus(ctx context.Context, read, desired *cmapi.Certific
 func (s *Sweeper) writeRetryAnnotations(ctx context.Context, crt *cmapi.Certificate, state renew.RetryState) (*cmapi.Certificate, error) {
 	want := state.Annotations()
 	changed := false
-	for _, k := range retryAnnotationKeys {
+	for _, k := range renew.RetryAnnotationKeys {
 		v, ok := want[k]
 		old, had := crt.Annotations[k]
 		if ok != had || v != old {
@@ -83,7 +83,7 @@ func (s *Sweeper) writeRetryAnnotations(ctx context.Context, crt *cmapi.Certific
 	if upd.Annotations == nil {
 		upd.Annotations = map[string]string{}
 	}
-	for _, k := range retryAnnotationKeys {
+	for _, k := range renew.RetryAnnotationKeys {
 		delete(upd.Annotations, k)
 	}
 	for k, v := range want {
@@ -94,13 +94,6 @@ func (s *Sweeper) writeRetryAnnotations(ctx context.Context, crt *cmapi.Certific
 		return crt, err
 	}
 	return out, nil
-}
-
-var retryAnnotationKeys = []string{
-	renew.AnnotationFailedAttempts,
-	renew.AnnotationLastFailureTime,
-	renew.AnnotationFailureClass,
-	renew.AnnotationNextAttempt,
 }
 
 // issuingCondition builds an Issuing condition.

@@ -49,6 +49,20 @@ func Decide(in Input, opts Options) Decision {
 	d.Key.rotates = rotatesKey(crt)
 	d.NotBefore, d.NotAfter, d.RenewalTime = e.statusTimes()
 
+	if refusal := RefusalMessage(ValidateCertificate(crt)); refusal != "" {
+		// No webhook stood in front of this spec; cert-manager's would have
+		// refused it. Nothing is requested until it is fixed, and the
+		// condition says what to fix in the webhook's words.
+		d.Ready, d.Warnings = e.ready()
+		d.Action = ActionWait
+		d.Reason = ReasonInvalidCertificateSpec
+		d.Message = fmt.Sprintf("admission webhook %q would deny the request: %s", "webhook.cert-manager.io", refusal)
+		d.Ready = readyCondition(cmmeta.ConditionFalse, d.Reason, d.Message)
+		d.Announce = true
+		d.Key.Discard = in.NextKeys
+		return d
+	}
+
 	self := Peer{Name: crt.Name, Created: crt.CreationTimestamp.Time}
 	if owner := secretOwner(self, in.Peers, in.Secret); owner != "" {
 		d.Action = ActionNone
@@ -64,6 +78,17 @@ func Decide(in Input, opts Options) Decision {
 
 	d.Ready, d.Warnings = e.ready()
 	d.Retry, d.Warnings = decodeRetry(crt, policy, d.Warnings)
+	if d.Retry.LastFailureTime.After(in.Now) {
+		// Clock skew or a hand edit. Measured from a future time the window
+		// would slide with every run (and could pass year 9999); it is
+		// clamped to now once, and the annotations say so from then on.
+		d.Warnings = append(d.Warnings, fmt.Sprintf("last failure time %s is in the future; counting it from now", d.Retry.LastFailureTime.Format(time.RFC3339)))
+		d.Retry.LastFailureTime = in.Now.UTC().Truncate(time.Second)
+		d.Retry.NextAttempt = d.Retry.LastFailureTime.Add(policy.Delay(d.Retry.Class, d.Retry.FailedAttempts))
+	}
+	// Annotations that are garbage, overflow or were clamped are rewritten
+	// once as decoded, so that their warning is not logged on every run.
+	d.RewriteRetry = hasRetryAnnotations(crt.Annotations) && !retryAnnotationsSay(crt.Annotations, d.Retry)
 
 	if len(in.DuplicateRequests) > 0 {
 		// cert-manager stops here too; no request is made or signed until a
@@ -73,6 +98,7 @@ func Decide(in Input, opts Options) Decision {
 		d.Message = fmt.Sprintf("More than one CertificateRequest claims the same revision (%s); delete the extra one so issuance can continue", strings.Join(in.DuplicateRequests, ", "))
 		d.Ready = readyCondition(cmmeta.ConditionFalse, d.Reason, d.Message)
 		d.NextLook = in.Now.Add(duplicateRecheck)
+		d.Announce = true
 		return d
 	}
 
@@ -82,9 +108,6 @@ func Decide(in Input, opts Options) Decision {
 		return d
 	}
 
-	if d.Retry.LastFailureTime.After(in.Now) {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("last failure time %s is in the future; counting it as now", d.Retry.LastFailureTime.Format(time.RFC3339)))
-	}
 	if next, ok := backingOff(in, d.Retry, policy); ok {
 		d.Action = ActionWait
 		d.Reason = ReasonBackoff
@@ -261,8 +284,22 @@ func decodeRetry(crt *cmapi.Certificate, policy BackoffPolicy, warnings []string
 	}, warnings
 }
 
+// retryAnnotationsSay reports whether the retry annotations are exactly
+// what state renders as.
+func retryAnnotationsSay(a map[string]string, state RetryState) bool {
+	want := state.Annotations()
+	for _, k := range RetryAnnotationKeys {
+		v, ok := want[k]
+		got, had := a[k]
+		if ok != had || v != got {
+			return false
+		}
+	}
+	return true
+}
+
 func hasRetryAnnotations(a map[string]string) bool {
-	for _, k := range []string{AnnotationFailedAttempts, AnnotationLastFailureTime, AnnotationFailureClass, AnnotationNextAttempt} {
+	for _, k := range RetryAnnotationKeys {
 		if _, ok := a[k]; ok {
 			return true
 		}
@@ -271,17 +308,19 @@ func hasRetryAnnotations(a map[string]string) bool {
 }
 
 // backingOff reports whether the retry window is still open and when it
-// closes (§3.1). A failed request that no longer matches the spec (or cannot
-// be read) means the user changed something since the failure: the window
-// is bypassed so the fix is tried at once. A failure time in the future
-// (clock skew, a hand edit) counts as now, so it can never block for longer
-// than one delay.
+// closes (§3.1). A failed request that no longer matches the spec means the
+// user changed something since the failure: the window is bypassed so the
+// fix is tried at once. A failure time in the future was
+// clamped to now by Decide before this is asked.
 func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) {
 	if s.IsZero() {
 		return time.Time{}, false
 	}
 	if in.NextRequest != nil {
-		if v, err := requestMatchesSpec(in.NextRequest, in.Certificate.Spec); err != nil || len(v) > 0 {
+		// Only a real difference counts: a request that cannot be read at
+		// all (its CSR does not parse) says nothing about the spec, and
+		// bypassing on it retried such a failure on every run.
+		if v, err := requestMatchesSpec(in.NextRequest, in.Certificate.Spec); err == nil && len(v) > 0 {
 			return time.Time{}, false
 		}
 	}
@@ -294,10 +333,6 @@ func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) 
 		issuing.ObservedGeneration < in.Certificate.Generation {
 		return time.Time{}, false
 	}
-	last := s.LastFailureTime
-	if last.After(in.Now) {
-		last = in.Now
-	}
-	next := last.Add(policy.Delay(s.Class, s.FailedAttempts))
+	next := s.LastFailureTime.Add(policy.Delay(s.Class, s.FailedAttempts))
 	return next, in.Now.Before(next)
 }

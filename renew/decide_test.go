@@ -213,12 +213,17 @@ func TestDecideTriggers(t *testing.T) {
 			wantAction: ActionNone,
 		},
 		{
-			name: "current request's literalSubject cannot be compared: not a trigger",
+			// A literalSubject that does not parse cannot be compared with the
+			// current request; cert-manager's webhook refuses it, and so do we
+			// now that no webhook stands in front (issue: validation).
+			name: "literalSubject that does not parse: refused, no request",
 			edit: func(_ *testing.T, f *fixture) {
 				f.crt.Spec.CommonName = ""
 				f.crt.Spec.LiteralSubject = "CN=unterminated\\"
 			},
-			wantAction: ActionNone,
+			wantAction:  ActionWait,
+			wantReason:  ReasonInvalidCertificateSpec,
+			wantMessage: `admission webhook "webhook.cert-manager.io" would deny the request: spec.literalSubject: …`,
 		},
 		// 9
 		{
@@ -317,13 +322,16 @@ func TestDecideReady(t *testing.T) {
 			name: "invalid window configuration",
 			edit: func(_ *testing.T, f *fixture) {
 				f.crt.Spec.Renewal = &cmapi.CertificateRenewal{
-					Policy:  cmapi.CertificateRenewalPolicyRenewBefore,
-					Windows: []cmapi.CertificateRenewalWindows{{Cron: "not cron", WindowDuration: &metav1.Duration{Duration: time.Hour}}},
+					Policy: cmapi.CertificateRenewalPolicyRenewBefore,
+					// A zero window passes the CRD and the webhook (an unparsable
+					// cron no longer reaches here: it is refused as the webhook
+					// would), yet no window can be computed from it.
+					Windows: []cmapi.CertificateRenewalWindows{{Cron: "0 3 * * *", WindowDuration: &metav1.Duration{Duration: 0}}},
 				}
 			},
 			wantStatus:  cmmeta.ConditionFalse,
 			wantReason:  ReasonWindowError,
-			wantMessage: "Could not calculate renewal time: renewal window 0: failed to parse cron spec …",
+			wantMessage: "Could not calculate renewal time: renewal window 0: windowDuration must be a positive duration",
 		},
 	}
 	for _, tt := range tests {
@@ -635,12 +643,15 @@ func TestDecideBackoff(t *testing.T) {
 			t.Errorf("Decide() = %s %q, want wait", d.Action, d.Message)
 		}
 	})
-	t.Run("failed request unreadable: bypass", func(t *testing.T) {
+	// An unreadable request says nothing about the spec. Bypassing on it
+	// (as this row once asserted) made a request whose CSR no signer could
+	// parse retry on every run, inside its own announced window.
+	t.Run("failed request unreadable: wait out the window", func(t *testing.T) {
 		f := newFixture(t)
 		failed(t, f, 3, ClassIssuance, now.Add(-time.Hour))
 		f.next.Spec.Request = []byte("garbage")
-		if d := Decide(f.input(), Options{}); d.Action != ActionIssue {
-			t.Errorf("Decide() = %s %q, want issue", d.Action, d.Message)
+		if d := Decide(f.input(), Options{}); d.Action != ActionWait || d.Reason != ReasonBackoff {
+			t.Errorf("Decide() = %s %q, want wait", d.Action, d.Message)
 		}
 	})
 	t.Run("manual trigger: bypass", func(t *testing.T) {

@@ -140,6 +140,14 @@ type Decision struct {
 	// SecretOwner names the Certificate that owns spec.secretName when it is
 	// not this one (ReasonDuplicateSecretName).
 	SecretOwner string
+	// Announce asks job/ for one Warning event with Reason and Message when
+	// this decision changes the Ready condition: a problem only a person
+	// can fix is said once, when it appears, not on every run.
+	Announce bool
+	// RewriteRetry asks job/ to write Retry back to the annotations, which
+	// hold something else: unparsable values, or a failure time in the
+	// future that was clamped to now.
+	RewriteRetry bool
 	// ClearRetry is set when the Certificate is up to date but still carries
 	// retry state, left by an attempt that in fact succeeded or was
 	// overtaken: job/ removes it.

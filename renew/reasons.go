@@ -47,13 +47,20 @@ const (
 	ReasonCannotRegenerateKey = "CannotRegenerateKey"
 	// ReasonInvalidPrivateKeySpec: no key can be made as spec.privateKey asks.
 	ReasonInvalidPrivateKeySpec = "InvalidPrivateKeySpec"
-	// ReasonInvalidCertificateSpec: no CSR can be built from the spec.
+	// ReasonInvalidCertificateSpec: the spec is one cert-manager's webhook
+	// would refuse, or no CSR can be built from it.
 	ReasonInvalidCertificateSpec = "InvalidCertificateSpec"
+	// ReasonIssuerMisconfigured: the issuer sets more than one type, which
+	// cert-manager's webhook would have refused.
+	ReasonIssuerMisconfigured = "IssuerMisconfigured"
 	// ReasonIssuerUnavailable: the issuer could not be reached.
 	ReasonIssuerUnavailable = "IssuerUnavailable"
 	// ReasonDecodeFailed: rotationPolicy Never, but the Secret's key does
 	// not decode, so a new one is made (cert-manager's reason).
 	ReasonDecodeFailed = "DecodeFailed"
+	// ReasonValidityCapped: the CA's certificate ends before the requested
+	// duration, so the issued certificate ends with it.
+	ReasonValidityCapped = "ValidityCappedByCA"
 	// ReasonIssued: the Normal event of a finished issuance.
 	ReasonIssued = "Issued"
 	// ReasonContended: another sweep kept changing the Certificate while

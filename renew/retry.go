@@ -24,6 +24,9 @@ const (
 	AnnotationNextAttempt = "certsweep.io/next-attempt"
 )
 
+// RetryAnnotationKeys are the four annotations, in the order they are shown.
+var RetryAnnotationKeys = []string{AnnotationFailedAttempts, AnnotationLastFailureTime, AnnotationFailureClass, AnnotationNextAttempt}
+
 // FailureClass tells which of the two retry schedules a failure follows
 // (cert-manager FAQ: "will it be tried again after some time?").
 type FailureClass string

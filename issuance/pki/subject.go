@@ -78,6 +78,37 @@ func ParseLiteralSubject(s string) (pkix.RDNSequence, error) {
 type dnParser struct {
 	in  string
 	pos int
+	// attrs records each attribute as written, for LiteralSubjectAttributes.
+	attrs []LiteralAttribute
+	// anyType accepts attribute types it cannot resolve, for a caller that
+	// judges the types itself.
+	anyType bool
+}
+
+// LiteralAttribute is one type=value pair of a literal subject as written:
+// the type as spelled (a name or a dotted OID), and the value unescaped
+// ("#hex" values are left as written).
+type LiteralAttribute struct {
+	Type, Value string
+}
+
+// LiteralSubjectAttributes parses s as ParseLiteralSubject does and returns
+// its attributes in the order written, so a caller can hold the spelling of
+// each type to a stricter rule (cert-manager's webhook knows fewer names).
+func LiteralSubjectAttributes(s string) ([]LiteralAttribute, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	p := dnParser{in: s, anyType: true}
+	for {
+		_, last, err := p.rdn()
+		if err != nil {
+			return nil, fmt.Errorf("parsing literal subject: %w", err)
+		}
+		if last {
+			return p.attrs, nil
+		}
+	}
 }
 
 // valueChar is one byte of an attribute value; escaped bytes are never
@@ -100,10 +131,19 @@ func (p *dnParser) rdn() (rdn pkix.RelativeDistinguishedNameSET, last bool, err 
 			return nil, false, err
 		}
 		atv, err := newAttribute(typ, val)
+		var unknown *unknownTypeError
+		if p.anyType && errors.As(err, &unknown) {
+			atv, err = newAttribute("CN", val) // any known type; only the value is kept
+		}
 		if err != nil {
 			return nil, false, err
 		}
 		rdn = append(rdn, atv)
+		shown, ok := atv.Value.(string)
+		if !ok {
+			shown = "#" + hex.EncodeToString(atv.Value.(asn1.RawValue).FullBytes)
+		}
+		p.attrs = append(p.attrs, LiteralAttribute{Type: typ, Value: shown})
 		switch sep {
 		case '+':
 			continue
@@ -216,7 +256,19 @@ func attributeOID(typ string) (asn1.ObjectIdentifier, error) {
 	}
 	oid, err := ParseOID(strings.TrimPrefix(strings.ToLower(typ), "oid."))
 	if err != nil {
-		return nil, fmt.Errorf("unknown attribute type %q: %w", typ, err)
+		return nil, &unknownTypeError{typ: typ, err: err}
 	}
 	return oid, nil
 }
+
+// unknownTypeError is an attribute type that is neither a known name nor a
+// dotted OID.
+type unknownTypeError struct {
+	typ string
+	err error
+}
+
+func (e *unknownTypeError) Error() string {
+	return fmt.Sprintf("unknown attribute type %q: %v", e.typ, e.err)
+}
+func (e *unknownTypeError) Unwrap() error { return e.err }

@@ -91,3 +91,22 @@ func TestLiteralSubjectErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestLiteralSubjectAttributes(t *testing.T) {
+	got, err := LiteralSubjectAttributes(`cn=a\,b+O=x, 2.5.4.11=#0c0161`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []LiteralAttribute{{"cn", "a,b"}, {"O", "x"}, {"2.5.4.11", "#0c0161"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("attribute %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := LiteralSubjectAttributes("CN"); err == nil {
+		t.Error("a pair without '=' parsed")
+	}
+}
