@@ -41,6 +41,7 @@ type config struct {
 	Port                     int           `envconfig:"PORT" default:"8080" desc:"serve: HTTP port (plain PORT, as Knative sets it, is read too)"`
 	LogFormat                string        `envconfig:"LOG_FORMAT" desc:"text or json (default: text on a terminal, json otherwise)"`
 	LogLevel                 string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
 }
 
 // configError marks bad configuration: exit code 2.
@@ -66,6 +67,10 @@ func loadConfig() (*config, error) {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return nil, configError{fmt.Errorf("PORT must be a TCP port number, got %d", c.Port)}
+	}
+	// The negated test also rejects NaN.
+	if !(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1) {
+		return nil, configError{fmt.Errorf("CERTSWEEP_MEMORY_LIMIT_RATIO must be in [0,1] (0: off), got %v", c.MemoryLimitRatio)}
 	}
 	switch c.LogFormat {
 	case "", "text", "json":

@@ -52,6 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		event = &req
 	}
+	setMemoryLimit(cfg.MemoryLimitRatio, containerMemoryLimit, logger)
 	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := opts.Logger
 	opts.Deadline = issueWindow(cfg.RequestTimeout, cfg.Deadline)
+	setMemoryLimit(cfg.MemoryLimitRatio, containerMemoryLimit, logger)
 	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
