@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/certsweep/certsweep/job"
 	"github.com/certsweep/certsweep/renew"
 	"github.com/certsweep/certsweep/test/harness"
 )
@@ -236,4 +238,32 @@ func caPEM(t *testing.T, notBefore, notAfter time.Time, isCA bool) (keyPEM, cert
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	lastKey = keyPEM
 	return keyPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestIssuerIsOnlyLookedUpInTheCertificatesNamespace: a Certificate names an
+// Issuer that exists only in another namespace. The sweep, which may read
+// every namespace, never uses it: the Certificate fails with IssuerNotFound
+// and nothing is written in the other namespace.
+func TestIssuerIsOnlyLookedUpInTheCertificatesNamespace(t *testing.T) {
+	e := newEnv(t)
+	other := e.cp.Namespace(t)
+	iss := selfSignedIssuer("elsewhere")
+	iss.Namespace = other
+	if _, err := e.cm.CertmanagerV1().Issuers(other).Create(e.ctx(), iss, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.create(certificate("c", issuerRef("elsewhere"), ecdsaKey))
+	cfg, counter := harness.WrapCounting(e.cp.Config)
+	rep, err := e.sweeper(cfg, func(o *job.Options) { o.Namespace = "" }).Run(e.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := condition(e.certificate("c"), cmapi.CertificateConditionIssuing); c == nil || c.Reason != "IssuerNotFound" {
+		t.Fatalf("Issuing = %+v, want IssuerNotFound (%s)", c, rep.Summary())
+	}
+	for _, w := range counter.Snapshot().Writes() {
+		if strings.Contains(w.Path, "/namespaces/"+other+"/") {
+			t.Errorf("a write landed in the issuer's namespace: %v", w)
+		}
+	}
 }
