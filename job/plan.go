@@ -37,7 +37,12 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 	var rows []PlanRow
 	err := s.scan(ctx, func(it *workItem) {
 		in := s.input(it)
-		d := renew.Decide(in, s.opts.Decide)
+		d, err := s.decide(in)
+		if err != nil {
+			// One object that cannot be decided is shown as such; the
+			// others are planned as usual.
+			d = renew.Decision{Action: renew.ActionWait, Reason: renew.ReasonSweepError, Message: err.Error()}
+		}
 		row := PlanRow{
 			Namespace: it.cert.Namespace, Name: it.cert.Name,
 			Ready:  string(d.Ready.Status),

@@ -30,8 +30,14 @@ var certificateGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind)
 //
 // decided, when not nil, is a decision already made on it; it is used for
 // the first attempt only, since a re-read item is decided afresh.
-func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) Outcome {
+func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (out Outcome) {
 	ns, name := it.cert.Namespace, it.cert.Name
+	defer func() {
+		// A bug met on one object must not end the run for the others.
+		if p := recover(); p != nil {
+			out = s.undecided(it, fmt.Errorf("internal error while reconciling: %v", p))
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		out, d, err := s.reconcileOnce(ctx, it, issuers, b, decided)
 		decided = nil
@@ -69,6 +75,24 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 		s.opts.Logger.Error("certificate not reconciled", "certificate", ns+"/"+name, "error", err)
 		return out
 	}
+}
+
+// decide asks renew/ for the decision on in, turning a panic (a bug met on
+// one object) into an error, so one bad object never ends the run.
+func (s *Sweeper) decide(in renew.Input) (d renew.Decision, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error while deciding: %v", p)
+		}
+	}()
+	return renew.Decide(in, s.opts.Decide), nil
+}
+
+// undecided is the outcome of a Certificate the sweep could not work on
+// because of an error of its own; it is logged once here.
+func (s *Sweeper) undecided(it *workItem, err error) Outcome {
+	s.opts.Logger.Error("certificate not reconciled", "certificate", it.cert.Namespace+"/"+it.cert.Name, "error", err)
+	return Outcome{Namespace: it.cert.Namespace, Name: it.cert.Name, Result: ResultFailed, Reason: renew.ReasonSweepError, Message: err.Error()}
 }
 
 // recordWriteFailure records an API error met while carrying out an
@@ -113,7 +137,10 @@ func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issu
 	if decided != nil {
 		d = *decided
 	} else {
-		d = renew.Decide(s.input(it), s.opts.Decide)
+		var err error
+		if d, err = s.decide(s.input(it)); err != nil {
+			return out, nil, err
+		}
 	}
 	out.Action, out.Reason, out.Message, out.NextLook = d.Action, d.Reason, d.Message, d.NextLook
 	for _, w := range d.Warnings {

@@ -54,7 +54,13 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	g.SetLimit(s.opts.Concurrency)
 	err := s.scan(ctx, func(it *workItem) {
 		g.Go(func() error {
-			d := renew.Decide(s.input(it), s.opts.Decide)
+			d, err := s.decide(s.input(it))
+			if err != nil {
+				mu.Lock()
+				report.add(s.undecided(it, err))
+				mu.Unlock()
+				return nil
+			}
 			if d.Action == renew.ActionIssue || d.Action == renew.ActionRewriteSecret {
 				mu.Lock()
 				pending = append(pending, it)

@@ -6,11 +6,13 @@ package job
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -178,5 +180,18 @@ func TestShardOfIsStableAndSpread(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("12 names over 3 shards landed in %d", len(seen))
+	}
+}
+
+// TestDecidePanicIsAnError: a bug met while deciding one object (here a nil
+// next-key Secret, which gathering never produces) is that object's error,
+// not the end of the run.
+func TestDecidePanicIsAnError(t *testing.T) {
+	s := New(nil, nil, Options{})
+	crt := unitCertificate("web", nil)
+	crt.Spec.DNSNames = []string{"web.example.test"}
+	_, err := s.decide(renew.Input{Certificate: crt, NextKeys: []*corev1.Secret{nil}, Now: unitNow})
+	if err == nil || !strings.Contains(err.Error(), "internal error while deciding") {
+		t.Fatalf("err = %v, want the panic as an error", err)
 	}
 }
