@@ -22,7 +22,8 @@ const mainModule = "github.com/certsweep/certsweep"
 // the pin changes the cache file name and forces a rebuild.
 type tool struct {
 	name    string // cache file prefix and test/tools sub-directory
-	module  string // module whose version is pinned in test/tools/<name>/go.mod
+	dir     string // test/tools sub-directory when it is not name (several tools, one pin)
+	module  string // module whose version is pinned in test/tools/<dir>/go.mod
 	pkg     string // main package to build
 	version string // filled in by resolve
 }
@@ -145,8 +146,28 @@ func EnsureBinaries(ctx context.Context) (etcd, apiserver string, err error) {
 	return etcd, apiserver, nil
 }
 
+// ensureOneTool is EnsureBinaries for a single pinned tool: it returns the
+// path of t's cached binary, building it on first use.
+func ensureOneTool(ctx context.Context, t tool) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return "", fmt.Errorf("create cache directory: %w", err)
+	}
+	return ensureTool(ctx, root, cache, t)
+}
+
 func ensureTool(ctx context.Context, root, cache string, t tool) (string, error) {
 	modDir := filepath.Join(root, "test", "tools", t.name)
+	if t.dir != "" {
+		modDir = filepath.Join(root, "test", "tools", t.dir)
+	}
 	gomod, err := os.ReadFile(filepath.Join(modDir, "go.mod"))
 	if err != nil {
 		return "", fmt.Errorf("read %s pin: %w", t.name, err)
