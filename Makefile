@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # machine has two cores.
 TEST_FLAGS  ?= -p 2 -timeout 20m
 
-.PHONY: all build test lint unit fuzz demo demo-up bench clean
+.PHONY: all build test lint unit fuzz soak demo demo-up bench clean
 
 all: build
 
@@ -50,6 +50,11 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseLiteralSubject -fuzztime=20s ./issuance/pki/
 	$(GO) test -run='^$$' -fuzz=FuzzParseOID -fuzztime=20s ./issuance/pki/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=20s ./triggers/
+
+## soak: the fault tests at scale (200 Certificates, 10 faulty rounds,
+## 4 API server restarts mid-sweep); see docs/reliability.md.
+soak:
+	CERTSWEEP_SOAK=1 $(GO) test -count=1 -timeout 30m -run 'TestFaults|TestAPIServerRestart|TestNoKeyInLogs' ./test/e2e/
 
 ## demo: start a local control plane, apply manifests/examples, run one
 ## sweep and show the result. KEEP=1 keeps the control plane up afterwards.

@@ -183,15 +183,18 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	if res.Warning != "" {
 		s.event(ctx, it.cert, certificateGVK, corev1.EventTypeWarning, renew.ReasonValidityCapped, res.Warning)
 	}
+	// The issuance is complete and recorded; what follows is tidying. A
+	// failure here is not a failed attempt: the next run's decision removes
+	// what is left (a stored next key, an old request).
 	if err := s.deleteNextKey(ctx, keySecret); err != nil {
-		return r.out, err
+		s.opts.Logger.Warn("next private key left for the next run to remove", "certificate", crt.Namespace+"/"+crt.Name, "error", err)
 	}
 	it.current, it.next = summarize(cr), nil
 	if !ownsRequest(it.owned, cr.Name) {
 		it.owned = append(it.owned, requestRef{Name: cr.Name, Revision: rev})
 	}
 	if err := s.pruneRequests(ctx, it); err != nil {
-		return r.out, err
+		s.opts.Logger.Warn("old requests left for the next run to prune", "certificate", crt.Namespace+"/"+crt.Name, "error", err)
 	}
 	s.opts.Logger.Info("certificate issued", "certificate", crt.Namespace+"/"+crt.Name, "revision", rev,
 		"reason", r.d.Reason, "notAfter", leaf.NotAfter.UTC().Format(time.RFC3339))

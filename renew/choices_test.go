@@ -264,3 +264,23 @@ func TestDecisionPrintsNoKey(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideUpToDateClearsStaleRetryState: a run that cleared the retry
+// annotations but lost the status write leaves cert-manager's status fields
+// saying a failure; an up-to-date Certificate clears them instead of backing
+// off on them (found by the fault suite: a hidden 1h window).
+func TestDecideUpToDateClearsStaleRetryState(t *testing.T) {
+	f := newFixture(t)
+	two := 2
+	f.crt.Status.FailedIssuanceAttempts = &two
+	f.crt.Status.LastFailureTime = mtime(now.Add(-time.Minute))
+	d := Decide(f.input(), Options{})
+	if d.Action != ActionNone || !d.ClearRetry {
+		t.Fatalf("Decide() = %s %q clear=%v, want none and the stale retry state cleared", d.Action, d.Message, d.ClearRetry)
+	}
+	// The same state on a Certificate that needs issuing still waits.
+	f.secret = nil
+	if d := Decide(f.input(), Options{}); d.Action != ActionWait || d.Reason != ReasonBackoff {
+		t.Fatalf("due and backing off: %s %q", d.Action, d.Reason)
+	}
+}

@@ -108,16 +108,26 @@ func Decide(in Input, opts Options) Decision {
 		return d
 	}
 
-	if next, ok := backingOff(in, d.Retry, policy); ok {
-		d.Action = ActionWait
-		d.Reason = ReasonBackoff
-		d.Message = fmt.Sprintf("Retrying in %s after %d failed attempt(s) (%s); next attempt at %s",
-			next.Sub(in.Now).Round(time.Second), d.Retry.FailedAttempts, d.Retry.Class, next.UTC().Format(time.RFC3339))
-		d.NextLook = next
-		return d
+	// A retry window holds back work, never the absence of it: a
+	// Certificate that is up to date clears what a lost write left behind
+	// (annotations cleared while the status was not, say) instead of
+	// backing off on it.
+	backoff := func() bool {
+		next, ok := backingOff(in, d.Retry, policy)
+		if ok {
+			d.Action = ActionWait
+			d.Reason = ReasonBackoff
+			d.Message = fmt.Sprintf("Retrying in %s after %d failed attempt(s) (%s); next attempt at %s",
+				next.Sub(in.Now).Round(time.Second), d.Retry.FailedAttempts, d.Retry.Class, next.UTC().Format(time.RFC3339))
+			d.NextLook = next
+		}
+		return ok
 	}
 
 	if reason, message, failed := evaluate(triggerChain, e); failed {
+		if backoff() {
+			return d
+		}
 		if reason == ReasonWindowError {
 			// docs/semantics.md §1.2 step 8: renew anyway, and tell a person
 			// why the windows were not honoured.
@@ -145,6 +155,11 @@ func Decide(in Input, opts Options) Decision {
 	reason, message, drifted, warnings := secretDrift(e)
 	d.Warnings = append(d.Warnings, warnings...)
 	if drifted {
+		// A rewrite is an attempt too: one that failed waits its window.
+		if backoff() {
+			d.Key.Discard, d.ClearRetry, d.RecordRevision = nil, false, 0
+			return d
+		}
 		d.Action, d.Reason, d.Message = ActionRewriteSecret, reason, message
 	}
 	return d
