@@ -179,10 +179,13 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	if it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
 		return r.out, err
 	}
-	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssued, "The certificate has been successfully issued")
+	// What a person should know about the certificate (a validity cut to
+	// the CA's) is said in the one event an issuance records.
+	issuedMessage := "The certificate has been successfully issued"
 	if res.Warning != "" {
-		s.event(ctx, it.cert, certificateGVK, corev1.EventTypeWarning, renew.ReasonValidityCapped, res.Warning)
+		issuedMessage += ". " + res.Warning
 	}
+	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssued, issuedMessage)
 	// The issuance is complete and recorded; what follows is tidying. A
 	// failure here is not a failed attempt: the next run's decision removes
 	// what is left (a stored next key, an old request).

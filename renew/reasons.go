@@ -58,9 +58,6 @@ const (
 	// ReasonDecodeFailed: rotationPolicy Never, but the Secret's key does
 	// not decode, so a new one is made (cert-manager's reason).
 	ReasonDecodeFailed = "DecodeFailed"
-	// ReasonValidityCapped: the CA's certificate ends before the requested
-	// duration, so the issued certificate ends with it.
-	ReasonValidityCapped = "ValidityCappedByCA"
 	// ReasonIssued: the Normal event of a finished issuance.
 	ReasonIssued = "Issued"
 	// ReasonContended: another sweep kept changing the Certificate while
