@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,7 @@ import (
 // one per Certificate, and one readiness check per CA Secret.
 type issuerCache struct {
 	s       *Sweeper
+	b       *budget
 	mu      sync.Mutex
 	entries map[string]*issuerEntry
 }
@@ -33,10 +35,12 @@ type issuerEntry struct {
 	// condition this run should write.
 	obj   cmapi.GenericIssuer
 	ready *cmapi.IssuerCondition
+	// acmeStatus is an ACME issuer's account as this run registered it.
+	acmeStatus *cmacme.ACMEIssuerStatus
 }
 
-func newIssuerCache(s *Sweeper) *issuerCache {
-	return &issuerCache{s: s, entries: map[string]*issuerEntry{}}
+func newIssuerCache(s *Sweeper, b *budget) *issuerCache {
+	return &issuerCache{s: s, b: b, entries: map[string]*issuerEntry{}}
 }
 
 // resolve returns the Issuer to sign with for crt. The error is a
@@ -126,8 +130,10 @@ func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace,
 			// Pending until the CA Secret is fixed.
 			e.err = &issuance.NotReadyError{Reason: "IssuerNotReady", Message: fmt.Sprintf("%s %q is not ready: %s", kind, name, message)}
 		}
+	case spec.ACME != nil:
+		c.loadACME(ctx, e, obj, secretNamespace)
 	default:
-		e.err = &issuance.NotReadyError{Reason: "IssuerTypeUnsupported", Message: fmt.Sprintf("%s %q is of a type certsweep cannot sign for yet; only SelfSigned, CA and external issuers are supported", kind, name)}
+		e.err = &issuance.NotReadyError{Reason: "IssuerTypeUnsupported", Message: fmt.Sprintf("%s %q is of a type certsweep cannot sign for yet; only SelfSigned, CA, ACME and external issuers are supported", kind, name)}
 	}
 }
 
@@ -145,6 +151,12 @@ func (c *issuerCache) flushStatus(ctx context.Context) {
 		cond.ObservedGeneration = e.obj.GetGeneration()
 		upd := e.obj.DeepCopyObject().(cmapi.GenericIssuer)
 		conds, changed := pki.SetIssuerCondition(upd.GetStatus().Conditions, cond, now)
+		if a := e.acmeStatus; a != nil {
+			if st := upd.GetStatus(); st.ACME == nil || st.ACME.URI != a.URI || st.ACME.LastRegisteredEmail != a.LastRegisteredEmail {
+				st.ACME = a
+				changed = true
+			}
+		}
 		if !changed {
 			continue
 		}

@@ -47,6 +47,21 @@ type Options struct {
 	Now func() time.Time
 	// Identity names this process in events (reportingInstance).
 	Identity string
+	// UserAgent is sent to ACME servers (Pebble refuses requests without).
+	UserAgent string
+	// ACMEWait bounds how long one run waits on an ACME order (DNS to
+	// propagate, the CA to validate or issue) before leaving it to the next
+	// run; 0 means 60s. Keep it below the CronJob's deadline.
+	ACMEWait time.Duration
+	// ACMEMaxNewOrders caps the new ACME orders one run places; 0 means no cap.
+	ACMEMaxNewOrders int
+	// DNS01Nameservers are the recursive nameservers (host:port) DNS-01
+	// propagation is checked through; empty means the system's.
+	DNS01Nameservers []string
+	// DNS01RecursiveOnly checks propagation through DNS01Nameservers only,
+	// not the zone's authoritative servers (cert-manager's
+	// --dns01-recursive-nameservers-only).
+	DNS01RecursiveOnly bool
 }
 
 func (o *Options) defaults() {
@@ -71,6 +86,12 @@ func (o *Options) defaults() {
 	}
 	if o.Identity == "" {
 		o.Identity = "certsweep"
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "certsweep"
+	}
+	if o.ACMEWait <= 0 {
+		o.ACMEWait = 60 * time.Second
 	}
 	if o.Decide.Backoff == (renew.BackoffPolicy{}) {
 		o.Decide.Backoff = renew.DefaultBackoff

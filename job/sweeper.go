@@ -42,7 +42,7 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	started := s.opts.Now()
 	report := &Report{}
 	b := s.newBudget(started)
-	issuers := newIssuerCache(s)
+	issuers := newIssuerCache(s, b)
 	var mu sync.Mutex
 	var pending []*workItem
 	type lateKey struct {
@@ -134,7 +134,12 @@ func (s *Sweeper) newBudget(started time.Time) *budget {
 	if s.opts.Deadline > 0 {
 		deadline = started.Add(s.opts.Deadline)
 	}
-	return newBudget(s.opts.MaxIssuances, deadline, s.opts.Now)
+	b := newBudget(s.opts.MaxIssuances, deadline, s.opts.Now)
+	b.ordersLeft = -1
+	if s.opts.ACMEMaxNewOrders > 0 {
+		b.ordersLeft = s.opts.ACMEMaxNewOrders
+	}
+	return b
 }
 
 // work decides and acts on each item with bounded concurrency, adding the
@@ -156,7 +161,7 @@ func (s *Sweeper) work(ctx context.Context, items []*workItem, b *budget, report
 		if len(phase) == 0 {
 			continue
 		}
-		issuers := newIssuerCache(s)
+		issuers := newIssuerCache(s, b)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(s.opts.Concurrency)
 		for _, it := range phase {
@@ -174,12 +179,29 @@ func (s *Sweeper) work(ctx context.Context, items []*workItem, b *budget, report
 	}
 }
 
-// budget limits how many issuances a run starts, by count and by deadline.
+// budget limits how many issuances a run starts, by count and by deadline,
+// and how many new ACME orders it places.
 type budget struct {
 	mu       sync.Mutex
 	left     int // negative: unlimited
 	deadline time.Time
 	now      func() time.Time
+	// ordersLeft is the run's allowance of new ACME orders; negative:
+	// unlimited.
+	ordersLeft int
+}
+
+// takeOrder reserves one new ACME order.
+func (b *budget) takeOrder() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ordersLeft == 0 {
+		return false
+	}
+	if b.ordersLeft > 0 {
+		b.ordersLeft--
+	}
+	return true
 }
 
 func newBudget(max int, deadline time.Time, now func() time.Time) *budget {
@@ -187,7 +209,7 @@ func newBudget(max int, deadline time.Time, now func() time.Time) *budget {
 	if max > 0 {
 		left = max
 	}
-	return &budget{left: left, deadline: deadline, now: now}
+	return &budget{left: left, deadline: deadline, now: now, ordersLeft: -1}
 }
 
 // take reserves one issuance; it fails once the count or the time is spent.

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -144,6 +145,74 @@ func (s *Sweeper) updateIssuerStatus(ctx context.Context, obj cmapi.GenericIssue
 func (s *Sweeper) createEvent(ctx context.Context, ev *corev1.Event) error {
 	if _, err := s.kube.CoreV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("recording event %s on %s/%s: %w", ev.Reason, ev.Namespace, ev.InvolvedObject.Name, err)
+	}
+	return nil
+}
+
+// createSecret creates a Secret certsweep owns outright (an ACME account
+// key); AlreadyExists means another sweep made it first.
+func (s *Sweeper) createSecret(ctx context.Context, sec *corev1.Secret) (*corev1.Secret, error) {
+	out, err := s.kube.CoreV1().Secrets(sec.Namespace).Create(ctx, sec, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating secret %s/%s: %w", sec.Namespace, sec.Name, err)
+	}
+	return out, nil
+}
+
+// createOrder creates a request's ACME Order; its name is deterministic, so
+// a concurrent sweep's create fails with AlreadyExists.
+func (s *Sweeper) createOrder(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
+	out, err := s.cm.AcmeV1().Orders(o.Namespace).Create(ctx, o, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating Order %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return out, nil
+}
+
+// updateOrderStatus records an order's progress, carrying the
+// resourceVersion read, so two sweeps never both record a placed order.
+func (s *Sweeper) updateOrderStatus(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
+	out, err := s.cm.AcmeV1().Orders(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return o, fmt.Errorf("updating status of Order %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return out, nil
+}
+
+func (s *Sweeper) createChallenge(ctx context.Context, ch *cmacme.Challenge) (*cmacme.Challenge, error) {
+	out, err := s.cm.AcmeV1().Challenges(ch.Namespace).Create(ctx, ch, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating Challenge %s/%s: %w", ch.Namespace, ch.Name, err)
+	}
+	return out, nil
+}
+
+func (s *Sweeper) updateChallengeStatus(ctx context.Context, ch *cmacme.Challenge) (*cmacme.Challenge, error) {
+	out, err := s.cm.AcmeV1().Challenges(ch.Namespace).UpdateStatus(ctx, ch, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return ch, fmt.Errorf("updating status of Challenge %s/%s: %w", ch.Namespace, ch.Name, err)
+	}
+	return out, nil
+}
+
+// deleteChallenge removes a finished Challenge, only if it is still the one
+// read.
+func (s *Sweeper) deleteChallenge(ctx context.Context, ch *cmacme.Challenge) error {
+	uid := ch.UID
+	err := s.cm.AcmeV1().Challenges(ch.Namespace).Delete(ctx, ch.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting Challenge %s/%s: %w", ch.Namespace, ch.Name, err)
+	}
+	return nil
+}
+
+// deleteOrder removes an Order left by a request that was replaced under the
+// same name, only if it is still the one read.
+func (s *Sweeper) deleteOrder(ctx context.Context, o *cmacme.Order) error {
+	uid, rv := o.UID, o.ResourceVersion
+	err := s.cm.AcmeV1().Orders(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting stale Order %s/%s: %w", o.Namespace, o.Name, err)
 	}
 	return nil
 }

@@ -17,7 +17,8 @@ type Failure struct {
 	// Retry is the state after this failure; its NextAttempt is the window
 	// announced to people, and no attempt is made before it.
 	Retry RetryState
-	// DropNextKeys removes the stored next keys (rotationPolicy Always).
+	// DropNextKeys removes the stored next keys: rotationPolicy Always, and
+	// the request failed for good (the issuance class).
 	DropNextKeys bool
 }
 
@@ -46,7 +47,11 @@ func (d *Decision) Fail(class FailureClass, reason, detail string, now time.Time
 	if class == ClassIssuance {
 		prefix = prefixIssuanceFailure
 	}
-	return Failure{Class: class, Reason: reason, Message: prefix + detail, Retry: retry, DropNextKeys: d.Key.rotates}
+	// Only a request that failed for good takes its key with it; after a
+	// temporary failure (the API or the CA could not be reached) the same
+	// key and request carry on, or every hiccup would start a new request
+	// and, for ACME, a new order at the CA.
+	return Failure{Class: class, Reason: reason, Message: prefix + detail, Retry: retry, DropNextKeys: d.Key.rotates && class == ClassIssuance}
 }
 
 // StartAttempt counts this attempt in the retry state before the issuer is

@@ -41,6 +41,10 @@ type config struct {
 	Port                     int           `envconfig:"PORT" default:"8080" desc:"serve: HTTP port (plain PORT, as Knative sets it, is read too)"`
 	LogFormat                string        `envconfig:"LOG_FORMAT" desc:"text or json (default: text on a terminal, json otherwise)"`
 	LogLevel                 string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	ACMEWait                 time.Duration `envconfig:"ACME_WAIT" default:"60s" desc:"how long one run waits on an ACME order (DNS propagation, validation, issuance) before leaving it to the next run; keep it below the CronJob's deadline"`
+	ACMEMaxNewOrders         int           `envconfig:"ACME_MAX_NEW_ORDERS" default:"0" desc:"cap on new ACME orders placed per run (0: no cap)"`
+	DNS01Nameservers         []string      `envconfig:"DNS01_RECURSIVE_NAMESERVERS" desc:"comma-separated host:port recursive nameservers for DNS-01 checks (default: the system's), as cert-manager's --dns01-recursive-nameservers"`
+	DNS01RecursiveOnly       bool          `envconfig:"DNS01_RECURSIVE_NAMESERVERS_ONLY" default:"false" desc:"check DNS-01 propagation through the recursive nameservers only, as cert-manager's --dns01-recursive-nameservers-only"`
 	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
 }
 
@@ -93,6 +97,10 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 		MaxIssuances:             c.MaxIssuances,
 		Deadline:                 c.Deadline,
 		Shards:                   c.Shards,
+		ACMEWait:                 c.ACMEWait,
+		ACMEMaxNewOrders:         c.ACMEMaxNewOrders,
+		DNS01Nameservers:         c.DNS01Nameservers,
+		DNS01RecursiveOnly:       c.DNS01RecursiveOnly,
 		Decide: renew.Options{
 			Jitter: c.RenewJitter,
 			Backoff: renew.BackoffPolicy{

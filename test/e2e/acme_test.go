@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"crypto/x509"
+	"testing"
+	"time"
+
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/job"
+	"github.com/certsweep/certsweep/test/harness"
+)
+
+// acmeSetup is a namespace with an ACME Issuer "acme" over Pebble, solving
+// DNS-01 through RFC 2136 updates to a real authoritative DNS server that
+// Pebble resolves through.
+type acmeSetup struct {
+	*env
+	dns    *harness.DNS
+	pebble *harness.Pebble
+}
+
+func newACME(t *testing.T, mutate ...func(*cmacme.ACMEIssuer)) *acmeSetup {
+	t.Helper()
+	dns := harness.StartDNS(t, "example.test.")
+	pebble := harness.StartPebble(t, harness.PebbleOptions{DNSServer: dns.Addr()})
+	e := newEnv(t)
+	e.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig"}, Data: map[string][]byte{"secret": []byte(dns.TSIGSecret())}})
+	spec := &cmacme.ACMEIssuer{
+		Server:     pebble.DirectoryURL(),
+		CABundle:   pebble.CABundle(),
+		Email:      "ops@example.test",
+		PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "acme-account"}},
+		Profile:    "shortlived",
+		Solvers: []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{RFC2136: &cmacme.ACMEIssuerDNS01ProviderRFC2136{
+			Nameserver:    dns.Addr(),
+			TSIGKeyName:   dns.TSIGKeyName(),
+			TSIGAlgorithm: dns.TSIGAlgorithm(),
+			TSIGSecret:    cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "tsig"}, Key: "secret"},
+		}}}},
+	}
+	for _, m := range mutate {
+		m(spec)
+	}
+	e.create(&cmapi.Issuer{ObjectMeta: metav1.ObjectMeta{Name: "acme"}, Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{ACME: spec}}})
+	return &acmeSetup{env: e, dns: dns, pebble: pebble}
+}
+
+// acmeOptions point DNS-01 checks at the test's DNS server, as
+// CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS(_ONLY) would.
+func (a *acmeSetup) acmeOptions(o *job.Options) {
+	o.DNS01Nameservers = []string{a.dns.Addr()}
+	o.DNS01RecursiveOnly = true
+	o.ACMEWait = 45 * time.Second
+}
+
+// TestACMEDNS01IssuesInOneRun: a Certificate whose Issuer is ACME goes from
+// nothing to a Ready Certificate with a Secret Pebble issued, in one run,
+// through a DNS-01 challenge answered with an RFC 2136 update. The account
+// is registered once and recorded on the Issuer; there is one Order, owned
+// by the request, recorded as valid; the Challenge and the TXT record are
+// gone; and the next run writes nothing.
+func TestACMEDNS01IssuesInOneRun(t *testing.T) {
+	a := newACME(t)
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	rep := a.run(a.acmeOptions)
+	if rep.Issued != 1 {
+		t.Fatalf("want the certificate issued in one run: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	a.requireReady("web", 1)
+	p := parseSecret(t, a.secret("web-tls"))
+	leaf := p.chain[0]
+	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "web.example.test" {
+		t.Fatalf("leaf names %v", leaf.DNSNames)
+	}
+	if life := leaf.NotAfter.Sub(leaf.NotBefore); life > 7*24*time.Hour {
+		t.Errorf("the shortlived profile was not used: a %s certificate", life)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(a.pebble.RootCAs()) {
+		t.Fatal("no Pebble roots")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range p.chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: "web.example.test"}); err != nil {
+		t.Fatalf("the issued chain does not verify against Pebble's root: %v", err)
+	}
+
+	orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crs := a.requests("web")
+	if len(orders.Items) != 1 || len(crs) != 1 {
+		t.Fatalf("want one Order for one request, got %d orders and %d requests", len(orders.Items), len(crs))
+	}
+	o := orders.Items[0]
+	if ref := metav1.GetControllerOf(&o); ref == nil || ref.UID != crs[0].UID || o.Status.State != cmacme.Valid || o.Status.URL == "" {
+		t.Fatalf("Order %s: owner %v state %q url %q", o.Name, metav1.GetControllerOf(&o), o.Status.State, o.Status.URL)
+	}
+	if o.Spec.Profile != "shortlived" {
+		t.Errorf("Order profile %q", o.Spec.Profile)
+	}
+	chs, err := a.cm.AcmeV1().Challenges(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil || len(chs.Items) != 0 {
+		t.Fatalf("Challenges left: %v %d", err, len(chs.Items))
+	}
+	if txt := a.dns.LookupTXT(t, "_acme-challenge.web.example.test."); len(txt) != 0 {
+		t.Fatalf("TXT record left: %v", txt)
+	}
+	iss, err := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "acme", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss.Status.ACME == nil || iss.Status.ACME.URI == "" || iss.Status.ACME.LastRegisteredEmail != "ops@example.test" {
+		t.Fatalf("issuer ACME status %+v", iss.Status.ACME)
+	}
+	account := a.secret("acme-account")
+
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, a.acmeOptions).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if counter.Writes() != 0 {
+		t.Fatalf("the run after Ready wrote: %v", counter.Snapshot().Writes())
+	}
+
+	// A second Certificate reuses the account: the same key, the same URI.
+	a.create(certificate("api", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"api.example.test"} }))
+	if rep := a.run(a.acmeOptions); rep.Issued != 1 {
+		t.Fatalf("second certificate: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	if again := a.secret("acme-account"); string(again.Data[corev1.TLSPrivateKeyKey]) != string(account.Data[corev1.TLSPrivateKeyKey]) {
+		t.Fatal("the account key changed")
+	}
+	iss2, _ := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "acme", metav1.GetOptions{})
+	if iss2.Status.ACME.URI != iss.Status.ACME.URI {
+		t.Fatalf("a second account was registered: %s then %s", iss.Status.ACME.URI, iss2.Status.ACME.URI)
+	}
+}
+
+// TestACMERefusedNameBacksOff: a name the CA refuses fails the request in
+// the issuance class (a 1h window) and no new order is placed on
+// immediate reruns.
+func TestACMERefusedNameBacksOff(t *testing.T) {
+	a := newACME(t)
+	// Pebble refuses a name with a character DNS names may not have.
+	a.create(certificate("bad", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"bad_name.example.test"} }))
+	rep := a.run(a.acmeOptions)
+	if rep.Failed != 1 {
+		t.Fatalf("want the refusal recorded: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	crt := a.certificate("bad")
+	if crt.Annotations["certsweep.io/failure-class"] != "issuance" {
+		t.Fatalf("failure class %v; Issuing %+v", crt.Annotations, condition(crt, cmapi.CertificateConditionIssuing))
+	}
+	for range 2 {
+		a.run(a.acmeOptions)
+	}
+	orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(orders.Items) > 1 {
+		t.Fatalf("%d orders after reruns inside the window", len(orders.Items))
+	}
+}
+
+// TestACMEOrderContinuesAcrossRuns: runs are cut short at the steps of an
+// order (every write of an Order's or a Challenge's progress may be made by
+// the API server and yet fail at the client, as a kill after the write
+// would leave it). The runs that follow continue the same Order, with the
+// same order at the CA, and issue with one request; the run after writes
+// nothing.
+func TestACMEOrderContinuesAcrossRuns(t *testing.T) {
+	a := newACME(t)
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	proxy := harness.StartFaultProxy(t, a.cp, harness.FaultRule{
+		Kind: harness.FaultResetAfterForward, Verbs: []string{"CREATE", "UPDATE"},
+		Resources: []string{"orders", "orders/status", "challenges", "challenges/status"}, Rate: 0.6, Max: 8,
+	})
+	var orderURL string
+	runs := 0
+	for ; runs < 30; runs++ {
+		rep, err := a.sweeper(proxy.RESTConfig(), a.acmeOptions).Run(a.ctx())
+		if err != nil {
+			t.Fatalf("run %d: %v", runs, err)
+		}
+		orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(orders.Items) > 1 {
+			t.Fatalf("run %d: %d Orders for one request", runs, len(orders.Items))
+		}
+		if len(orders.Items) == 1 && orders.Items[0].Status.URL != "" {
+			if orderURL != "" && orders.Items[0].Status.URL != orderURL {
+				t.Fatalf("run %d placed a second order at the CA: %s then %s", runs, orderURL, orders.Items[0].Status.URL)
+			}
+			orderURL = orders.Items[0].Status.URL
+		}
+		if rep.Issued == 1 {
+			break
+		}
+		if runs < 30 {
+			chs, _ := a.cm.AcmeV1().Challenges(a.ns).List(a.ctx(), metav1.ListOptions{})
+			state := "none"
+			if len(orders.Items) == 1 {
+				state = string(orders.Items[0].Status.State) + " url=" + orders.Items[0].Status.URL
+			}
+			t.Logf("run %d: order %s, %d challenges, %+v", runs, state, len(chs.Items), rep.Outcomes)
+		}
+		// The next run comes after the short window of the failure.
+		a.advance(10 * time.Minute)
+	}
+	if runs == 30 {
+		t.Fatal("not issued after 30 runs")
+	}
+	t.Logf("issued after %d runs, %d faults injected, one order at the CA", runs+1, proxy.Stats().Total())
+	if proxy.Stats().Total() == 0 {
+		t.Fatal("no fault was injected; the test proves nothing")
+	}
+	a.requireReady("web", 1)
+	if len(a.requests("web")) != 1 {
+		t.Fatal("more than one request")
+	}
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, a.acmeOptions).Run(a.ctx()); err != nil || counter.Writes() != 0 {
+		t.Fatalf("the run after Ready wrote: %v %v", err, counter.Snapshot().Writes())
+	}
+}
