@@ -60,19 +60,24 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		return r.out, nil
 	}
 
-	key, keySecret, err := r.ensureKey(ctx)
-	if err != nil {
-		return r.out, err
-	}
 	if d.Request == renew.RequestIssued {
 		// Signed already, by us in a run that stopped before the Secret was
 		// written, or by an external issuer: store it; never sign again.
+		key, keySecret, err := r.ensureKey(ctx)
+		if err != nil {
+			return r.keyFailure(ctx, err)
+		}
 		return r.complete(ctx, cr, key, keySecret, issuance.StoredResult(cr))
 	}
 
+	// The issuer first: no key is made for an issuer that cannot sign.
 	issuer, err := issuers.resolve(ctx, it.cert)
 	if err != nil {
 		return r.failTemporary(ctx, err)
+	}
+	key, keySecret, err := r.ensureKey(ctx)
+	if err != nil {
+		return r.keyFailure(ctx, err)
 	}
 	if cr == nil && r.d.CountAttemptFirst {
 		if err := r.startAttempt(ctx); err != nil {
@@ -289,6 +294,16 @@ type badSpecError struct {
 
 func (e *badSpecError) Error() string { return e.err.Error() }
 func (e *badSpecError) Unwrap() error { return e.err }
+
+// keyFailure records a key the spec does not let us make as a failed
+// attempt; any other error is returned for reconcile to handle.
+func (r *issuanceRun) keyFailure(ctx context.Context, err error) (Outcome, error) {
+	var bad *badSpecError
+	if errors.As(err, &bad) {
+		return r.fail(ctx, renew.ClassIssuance, bad.reason, bad.Error())
+	}
+	return r.out, err
+}
 
 // startAttempt records the attempt in the annotations before the issuer is
 // contacted, as the Decision asks, so that a crash between the two counts as
