@@ -19,9 +19,9 @@ import (
 // issuer returned but that cannot be stored.
 const ReasonInvalidCertificate = "InvalidCertificate"
 
-// SecretData is the data of the target Secret: tls.key, tls.crt, and ca.crt
-// only when there is a CA. (cert-manager's optional additional output
-// formats and keystores are not written.)
+// SecretData is the base of the target Secret's data: tls.key, tls.crt,
+// and ca.crt only when there is a CA. BuildSecretData adds the additional
+// output formats and keystores the spec asks for.
 func SecretData(keyPEM, certPEM, caPEM []byte) map[string][]byte {
 	data := map[string][]byte{
 		corev1.TLSPrivateKeyKey: slices.Clone(keyPEM),

@@ -212,7 +212,8 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 }
 
 // writeSecret stores key and chain in the target Secret, re-encoding the key
-// as the spec asks.
+// as the spec asks, with the output formats and keystores the spec asks
+// for, all made anew for the new key.
 func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *x509.Certificate, chain, ca []byte, ref cmmeta.IssuerReference) (*corev1.Secret, error) {
 	crt := r.it.cert
 	var encoding cmapi.PrivateKeyEncoding
@@ -223,12 +224,18 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 	if err != nil {
 		return nil, fmt.Errorf("encoding private key for %s/%s: %w", crt.Namespace, crt.Name, err)
 	}
+	data, err := r.s.secretData(ctx, crt, keyPEM, chain, ca, nil)
+	if err != nil {
+		return nil, err
+	}
 	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
-	return r.s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, issuance.SecretData(keyPEM, chain, ca), labels, annotations)
+	return r.s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, data, labels, annotations)
 }
 
-// rewriteSecret repairs the target Secret's metadata from its own key and
-// certificate, with no new key, no request and no new revision.
+// rewriteSecret repairs the target Secret's metadata, output formats and
+// keystores from its own key, certificate and CA, with no new key, no
+// request and no new revision. Keystores that are still up to date are
+// kept byte for byte.
 func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decision) (Outcome, error) {
 	crt, sec := it.cert, it.secret
 	out := Outcome{Namespace: crt.Namespace, Name: crt.Name, Action: d.Action, Reason: d.Reason, Message: d.Message, NextLook: d.NextLook, Result: ResultRewritten}
@@ -237,11 +244,14 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 		return out, fmt.Errorf("re-reading certificate of secret %s/%s: %w", sec.Namespace, sec.Name, err)
 	}
 	labels, annotations := renew.DesiredSecretMetadata(crt, chain[0], renew.SecretIssuerRef(sec, crt))
-	data := issuance.SecretData(sec.Data[corev1.TLSPrivateKeyKey], sec.Data[corev1.TLSCertKey], sec.Data[cmmeta.TLSCAKey])
+	data, err := s.secretData(ctx, crt, sec.Data[corev1.TLSPrivateKeyKey], sec.Data[corev1.TLSCertKey], sec.Data[cmmeta.TLSCAKey], sec.Data)
+	if err != nil {
+		return out, err
+	}
 	if it.secret, err = s.storeSecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations); err != nil {
 		return out, err
 	}
-	s.opts.Logger.Info("secret metadata rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
+	s.opts.Logger.Info("secret rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
 	// The Secret is now as it should be: settle status as for "none".
 	d.Action = renew.ActionNone
 	if _, err := s.settle(ctx, it, d); err != nil {
@@ -252,10 +262,14 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 
 // storeSecret writes the target Secret, carrying the resourceVersion read
 // (so a concurrent change makes this write fail rather than be lost), after
-// a final guard that key and certificate belong together.
+// a final guard that key and certificate belong together, and that the
+// output formats are made of that key and certificate.
 func (s *Sweeper) storeSecret(ctx context.Context, read *corev1.Secret, namespace, name string, data map[string][]byte, labels, annotations map[string]string) (*corev1.Secret, error) {
 	if !pairMatches(data) {
 		return nil, fmt.Errorf("refusing to write secret %s/%s: its private key does not match its certificate", namespace, name)
+	}
+	if !outputsMatch(data) {
+		return nil, fmt.Errorf("refusing to write secret %s/%s: an additional output format does not match its private key and certificate", namespace, name)
 	}
 	w := issuance.SecretWrite{
 		Namespace: namespace, Name: name, Type: corev1.SecretTypeTLS,

@@ -819,15 +819,16 @@ func TestDecideDrift(t *testing.T) {
 		{
 			name: "a data key we own is no longer wanted",
 			edit: func(_ *testing.T, f *fixture) {
-				f.secret.ManagedFields = owned(`{"f:data":{".":{},"f:tls.crt":{},"f:tls.key":{},"f:ca.crt":{},"f:key.der":{}}}`)
+				f.secret.ManagedFields = owned(`{"f:data":{".":{},"f:tls.crt":{},"f:tls.key":{},"f:ca.crt":{},"f:extra.pem":{}}}`)
 			},
 			wantAction: ActionRewriteSecret, wantReason: ReasonSecretDataMismatch,
-			wantMsg: "Secret has these extra data keys: [key.der]",
+			wantMsg: "Secret has these extra data keys: [extra.pem]",
 		},
 		{
 			name: "a data key we own is still wanted",
 			edit: func(_ *testing.T, f *fixture) {
 				f.crt.Spec.AdditionalOutputFormats = []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatDER}}
+				f.secret.Data[cmapi.CertificateOutputFormatDERKey] = outputDER(f.secret.Data[corev1.TLSPrivateKeyKey])
 				f.secret.ManagedFields = owned(`{"f:data":{"f:tls.crt":{},"f:tls.key":{},"f:key.der":{}}}`)
 			},
 			wantAction: ActionNone,
