@@ -403,55 +403,17 @@ func findBind() (named, nsupdate string, ok bool) {
 }
 
 func ensureBindOnce(ctx context.Context) (string, string, error) {
-	if named, nsupdate, ok := findBind(); ok {
-		return named, nsupdate, nil
-	}
-	cache, err := CacheDir()
+	var named, nsupdate string
+	_, err := ensureDebianTool(ctx, "bind9", []string{"bind9", "bind9-dnsutils"}, func() string {
+		n, u, ok := findBind()
+		if !ok {
+			return ""
+		}
+		named, nsupdate = n, u
+		return n
+	})
 	if err != nil {
 		return "", "", err
 	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", "", fmt.Errorf("create cache directory: %w", err)
-	}
-	unlock, err := lockFile(ctx, filepath.Join(cache, "apt-bind9.lock"))
-	if err != nil {
-		return "", "", fmt.Errorf("lock bind9 install: %w", err)
-	}
-	defer unlock()
-	if named, nsupdate, ok := findBind(); ok {
-		return named, nsupdate, nil
-	}
-	if os.Geteuid() != 0 {
-		return "", "", errors.New("not root, so cannot apt-get install bind9 bind9-dnsutils; install them by hand")
-	}
-	aptGet, err := exec.LookPath("apt-get")
-	if err != nil {
-		return "", "", fmt.Errorf("no apt-get to install bind9 bind9-dnsutils with: %w", err)
-	}
-	fmt.Fprintf(os.Stderr, "harness: installing bind9 and bind9-dnsutils with apt-get (first use)\n")
-	start := time.Now()
-	apt := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, aptGet, append([]string{"-o", "DPkg::Lock::Timeout=300", "-q"}, args...)...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, tail(string(out), 20))
-		}
-		return nil
-	}
-	// A failed update may still leave usable package lists; let install
-	// decide, but report both if it fails too.
-	updateErr := apt("update")
-	if err := apt("install", "-y", "--no-install-recommends", "bind9", "bind9-dnsutils"); err != nil {
-		if updateErr != nil {
-			err = fmt.Errorf("%w\n(after %w)", err, updateErr)
-		}
-		return "", "", err
-	}
-	named, nsupdate, ok := findBind()
-	if !ok {
-		return "", "", errors.New("apt-get installed bind9 and bind9-dnsutils but named or nsupdate is still not found")
-	}
-	fmt.Fprintf(os.Stderr, "harness: installed bind9 in %s\n", time.Since(start).Round(time.Second))
 	return named, nsupdate, nil
 }
