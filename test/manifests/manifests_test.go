@@ -375,14 +375,21 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 	want := map[string][]string{
 		"cert-manager.io/certificates":               {"get", "list", "update"},           // gather.go LIST, reread GET, status.go retry annotations UPDATE
 		"cert-manager.io/certificates/status":        {"update"},                          // status.go
-		"cert-manager.io/certificaterequests":        {"create", "delete", "get", "list"}, // issue_steps.go create/prune, lookup.go GET, gather.go LIST
+		"cert-manager.io/certificaterequests":        {"create", "delete", "get", "list"}, // writes.go create/prune, lookup.go GET, gather.go LIST
 		"cert-manager.io/certificaterequests/status": {"update"},                          // approval and in-process signing
 		"cert-manager.io/issuers":                    {"get"},                             // issuers.go
 		"cert-manager.io/clusterissuers":             {"get"},
 		"cert-manager.io/issuers/status":             {"update"}, // issuers.go flushStatus
 		"cert-manager.io/clusterissuers/status":      {"update"},
-		"/secrets":                                   {"create", "delete", "get", "list", "patch"}, // store.go apply (PATCH), next keys create/delete
-		"/events":                                    {"create"},                                   // events.go
+		"/secrets":                                   {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
+		"/events":                                    {"create"},                                   // writes.go
+		// ACME (job/acme.go, reads.go, writes.go): Orders and Challenges
+		// created and read by name, progress written through status,
+		// finished Challenges and stale Orders deleted.
+		"acme.cert-manager.io/orders":            {"create", "delete", "get"},
+		"acme.cert-manager.io/orders/status":     {"update"},
+		"acme.cert-manager.io/challenges":        {"create", "delete", "get"},
+		"acme.cert-manager.io/challenges/status": {"update"},
 	}
 	role := find(t, objects(t, "base"), "ClusterRole", "certsweep")
 	got := map[string][]string{}
