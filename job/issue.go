@@ -33,6 +33,9 @@ type issuanceRun struct {
 	rev int
 	now time.Time
 	out Outcome
+	// issuer is the issuer this run signed with; nil when the request was
+	// signed before.
+	issuer issuance.Issuer
 }
 
 func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, issuers *issuerCache, b *budget) (Outcome, error) {
@@ -75,6 +78,7 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	if err != nil {
 		return r.failTemporary(ctx, err)
 	}
+	r.issuer = issuer
 	key, keySecret, err := r.ensureKey(ctx)
 	if err != nil {
 		return r.keyFailure(ctx, err)
@@ -177,6 +181,11 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	desired.Status.Revision = &rev
 	desired.Status.NextPrivateKeySecretName = nil
 	pki.RemoveCertificateCondition(desired, cmapi.CertificateConditionIssuing)
+	if s.opts.Decide.ARI {
+		// In the same write: the next run fetches the new certificate's
+		// ARI window.
+		markACME(desired, r.issuer, r.now)
+	}
 	// Readiness is decided on what was just stored.
 	after := renew.Decide(renew.Input{Certificate: desired, Secret: secret, CurrentRequest: cr, Now: r.now}, s.opts.Decide)
 	after.Retry = renew.RetryState{}

@@ -62,6 +62,11 @@ type Options struct {
 	// not the zone's authoritative servers (cert-manager's
 	// --dns01-recursive-nameservers-only).
 	DNS01RecursiveOnly bool
+	// ACMEARI uses ACME Renewal Information (RFC 9773) for Certificates
+	// issued through ACME issuers: the renewal time comes from the CA's
+	// suggested window, kept in status.acme.ari (CERTSWEEP_ACME_ARI, on by
+	// default there). It sets Decide.ARI.
+	ACMEARI bool
 }
 
 func (o *Options) defaults() {
@@ -92,6 +97,9 @@ func (o *Options) defaults() {
 	}
 	if o.ACMEWait <= 0 {
 		o.ACMEWait = 60 * time.Second
+	}
+	if o.ACMEARI {
+		o.Decide.ARI = true
 	}
 	if o.Decide.Backoff == (renew.BackoffPolicy{}) {
 		o.Decide.Backoff = renew.DefaultBackoff

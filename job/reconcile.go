@@ -142,6 +142,17 @@ func (s *Sweeper) reconcileOnce(ctx context.Context, it *workItem, issuers *issu
 			return out, nil, err
 		}
 	}
+	if d.Action == renew.ActionNone && d.RefreshARI {
+		// The CA's renewal window is due for a fetch; the decision is made
+		// again on it, so a window that moved earlier renews in this run.
+		if err := s.refreshARI(ctx, it, issuers); err != nil {
+			return out, &d, err
+		}
+		var err error
+		if d, err = s.decide(s.input(it)); err != nil {
+			return out, nil, err
+		}
+	}
 	out.Action, out.Reason, out.Message, out.NextLook = d.Action, d.Reason, d.Message, d.NextLook
 	for _, w := range d.Warnings {
 		s.opts.Logger.Warn(w, "certificate", crt.Namespace+"/"+crt.Name)

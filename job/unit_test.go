@@ -17,6 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/certsweep/certsweep/issuance"
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -193,5 +195,37 @@ func TestDecidePanicIsAnError(t *testing.T) {
 	_, err := s.decide(renew.Input{Certificate: crt, NextKeys: []*corev1.Secret{nil}, Now: unitNow})
 	if err == nil || !strings.Contains(err.Error(), "internal error while deciding") {
 		t.Fatalf("err = %v, want the panic as an error", err)
+	}
+}
+
+// TestARIPollAndMark: Retry-After is clamped to 1h–7d (6h when the CA says
+// nothing); an ACME issuance leaves an empty status.acme.ari due now, any
+// other issuer none, and a request signed by an earlier run keeps the mark.
+func TestARIPollAndMark(t *testing.T) {
+	for in, want := range map[time.Duration]time.Duration{0: 6 * time.Hour, time.Minute: time.Hour, 6 * time.Hour: 6 * time.Hour, 30 * 24 * time.Hour: 7 * 24 * time.Hour} {
+		if got := ariPoll(in); got != want {
+			t.Errorf("ariPoll(%s) = %s, want %s", in, got, want)
+		}
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	old := &cmapi.CertificateACMEStatus{ARI: &cmapi.CertificateACMEARIStatus{LastError: "old"}}
+	for _, tc := range []struct {
+		name     string
+		issuer   issuance.Issuer
+		before   *cmapi.CertificateACMEStatus
+		wantMark bool
+	}{
+		{"ACME issuer", &acmeIssuer{}, nil, true},
+		{"other issuer clears", issuance.External{}, old, false},
+		{"signed before, marked before", nil, old, true},
+		{"signed before, never marked", nil, nil, false},
+	} {
+		crt := &cmapi.Certificate{}
+		crt.Status.ACME = tc.before.DeepCopy()
+		markACME(crt, tc.issuer, now)
+		marked := crt.Status.ACME != nil && crt.Status.ACME.ARI != nil && crt.Status.ACME.ARI.NextCheck.Equal(pki.MetaTime(now)) && crt.Status.ACME.ARI.LastError == ""
+		if marked != tc.wantMark || (!tc.wantMark && crt.Status.ACME != nil) {
+			t.Errorf("%s: status.acme %+v", tc.name, crt.Status.ACME)
+		}
 	}
 }

@@ -82,7 +82,8 @@ func (e *evaluation) decodedCurrentCSR() (*x509.CertificateRequest, error) {
 // renewalPlan is when the current leaf renews.
 type renewalPlan struct {
 	known bool
-	// at is the effective renewal time: §2, moved earlier by jitter.
+	// at is the effective renewal time: §2, moved earlier by jitter; or,
+	// when ari, the point chosen in the CA's suggested window.
 	at time.Time
 	// disabled is spec.renewal.policy Disabled: never renew, no time.
 	disabled bool

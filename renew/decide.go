@@ -162,6 +162,7 @@ func Decide(in Input, opts Options) Decision {
 		}
 		d.Action, d.Reason, d.Message = ActionRewriteSecret, reason, message
 	}
+	d.RefreshARI = d.Action == ActionNone && opts.ARI && e.ariRefreshDue()
 	return d
 }
 
@@ -212,6 +213,12 @@ func newEvaluation(in Input, opts Options) *evaluation {
 	e.renewal = renewalPlan{known: true, at: at, err: err}
 	if errors.Is(err, errRenewalDisabled) {
 		e.renewal = renewalPlan{known: true, disabled: true}
+	} else if opts.ARI {
+		if at, ok := ariRenewalTime(in.Certificate, leaf.SerialNumber.String(), leaf.NotBefore); ok {
+			// The CA's window replaces the computed time (and any window
+			// problem with it), as in cert-manager with ACMEUseARI on.
+			e.renewal.at, e.renewal.err = at, nil
+		}
 	}
 	if opts.Schedule != nil {
 		e.renewal.nextRun = opts.Schedule.Next(in.Now)

@@ -78,6 +78,11 @@ type Options struct {
 	// as approver-policy): the sweep waits for Approved instead of setting
 	// it, as cert-manager does with its own approver disabled.
 	ExternalApproval bool
+	// ARI uses ACME Renewal Information (RFC 9773) for Certificates an ACME
+	// issuer issued (status.acme set): the renewal time is a point in the
+	// CA's suggested window kept in status.acme.ari, and Decision.RefreshARI
+	// says when to fetch that window again. Off, status.acme is ignored.
+	ARI bool
 }
 
 // Peer is another Certificate naming the same Secret, as much of it as the
@@ -159,6 +164,12 @@ type Decision struct {
 	// Manual is true when the issuance was requested by a person (cmctl renew
 	// or certsweep renew): Issuing=True with reason ManuallyTriggered.
 	Manual bool
+	// RefreshARI asks job/ to fetch the CA's suggested renewal window again
+	// and store it in status.acme.ari, for an up-to-date (ActionNone)
+	// Certificate issued through ACME: status.acme.ari.nextCheck is absent
+	// or has passed, or lastChecked is older than the current leaf. Only
+	// with Options.ARI.
+	RefreshARI bool
 	// Ready is the Ready condition the Certificate should carry (Type, Status,
 	// Reason, Message; job/ sets transition time and observed generation).
 	Ready cmapi.CertificateCondition

@@ -45,6 +45,7 @@ type config struct {
 	ACMEMaxNewOrders         int           `envconfig:"ACME_MAX_NEW_ORDERS" default:"0" desc:"cap on new ACME orders placed per run (0: no cap)"`
 	DNS01Nameservers         []string      `envconfig:"DNS01_RECURSIVE_NAMESERVERS" desc:"comma-separated host:port recursive nameservers for DNS-01 checks (default: the system's), as cert-manager's --dns01-recursive-nameservers"`
 	DNS01RecursiveOnly       bool          `envconfig:"DNS01_RECURSIVE_NAMESERVERS_ONLY" default:"false" desc:"check DNS-01 propagation through the recursive nameservers only, as cert-manager's --dns01-recursive-nameservers-only"`
+	ACMEARI                  bool          `envconfig:"ACME_ARI" default:"true" desc:"renew ACME certificates in the CA's suggested window (ARI, RFC 9773), kept in status.acme.ari; false: the normal renewal time only"`
 	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
 }
 
@@ -101,6 +102,7 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 		ACMEMaxNewOrders:         c.ACMEMaxNewOrders,
 		DNS01Nameservers:         c.DNS01Nameservers,
 		DNS01RecursiveOnly:       c.DNS01RecursiveOnly,
+		ACMEARI:                  c.ACMEARI,
 		Decide: renew.Options{
 			Jitter: c.RenewJitter,
 			Backoff: renew.BackoffPolicy{

@@ -235,3 +235,88 @@ func TestACMEOrderContinuesAcrossRuns(t *testing.T) {
 		t.Fatalf("the run after Ready wrote: %v %v", err, counter.Snapshot().Writes())
 	}
 }
+
+// TestACMERenewsOnARIWindow: with ARI on, an ACME issuance marks the
+// Certificate so that the next run fetches the CA's suggested window into
+// status.acme.ari (asking again after Pebble's Retry-After of 6 hours) and
+// sets the renewal time inside it. When the CA moves the window into the
+// past, the run that fetches it renews; the new certificate's window is
+// fetched in the run after, and the run after that writes nothing.
+func TestACMERenewsOnARIWindow(t *testing.T) {
+	a := newACME(t)
+	opts := func(o *job.Options) {
+		a.acmeOptions(o)
+		o.ACMEARI = true
+	}
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	if rep := a.run(opts); rep.Issued != 1 {
+		t.Fatalf("want the certificate issued in one run: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	crt := a.requireReady("web", 1)
+	if crt.Status.ACME == nil || crt.Status.ACME.ARI == nil || crt.Status.ACME.ARI.NextCheck == nil || crt.Status.ACME.ARI.SuggestedWindow != nil {
+		t.Fatalf("after issuance want an empty status.acme.ari due now, got %+v", crt.Status.ACME)
+	}
+
+	// The next run fetches the window.
+	a.run(opts)
+	crt = a.certificate("web")
+	ari := crt.Status.ACME.ARI
+	if ari == nil || ari.SuggestedWindow == nil || ari.LastChecked == nil || ari.NextCheck == nil || ari.LastError != "" {
+		t.Fatalf("status.acme.ari after the fetch: %+v", ari)
+	}
+	checked := a.clock()
+	if !ari.LastChecked.Time.Equal(checked.Truncate(time.Second)) {
+		t.Errorf("lastChecked %s, want the run's time %s", ari.LastChecked, checked)
+	}
+	if next := ari.NextCheck.Sub(checked); next < 5*time.Hour || next > 7*time.Hour {
+		t.Errorf("nextCheck %s after the fetch, want about 6h (Pebble's Retry-After)", next)
+	}
+	w := ari.SuggestedWindow
+	if rt := crt.Status.RenewalTime; rt == nil || rt.Before(w.Start) || !rt.Time.Before(w.End.Time) {
+		t.Fatalf("renewal time %v not in the suggested window [%s, %s)", rt, w.Start, w.End)
+	}
+	if rep := a.run(opts); rep.Issued != 0 {
+		t.Fatalf("renewed inside nextCheck with a window days away: %s", rep.Summary())
+	}
+
+	// The CA moves the window into the past; nextCheck is moved back so
+	// the next run asks again.
+	a.advance(4 * time.Hour)
+	now := a.clock()
+	tlsCrt := a.secret("web-tls").Data[corev1.TLSCertKey]
+	a.pebble.SetRenewalInfo(t, tlsCrt, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	crt = a.certificate("web")
+	crt.Status.ACME.ARI.NextCheck = &metav1.Time{Time: now.Add(-time.Minute)}
+	if _, err := a.cm.CertmanagerV1().Certificates(a.ns).UpdateStatus(a.ctx(), crt, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	renewed := false
+	for i := 0; i < 2 && !renewed; i++ {
+		renewed = a.run(opts).Issued == 1
+	}
+	if !renewed {
+		t.Fatalf("not renewed on the moved window: %+v", a.certificate("web").Status)
+	}
+	crt = a.requireReady("web", 2)
+	if string(a.secret("web-tls").Data[corev1.TLSCertKey]) == string(tlsCrt) {
+		t.Fatal("the Secret still holds the old certificate")
+	}
+	if ari := crt.Status.ACME.ARI; ari == nil || ari.SuggestedWindow != nil || ari.NextCheck == nil {
+		t.Fatalf("after the renewal want an empty status.acme.ari due now, got %+v", ari)
+	}
+
+	// The new certificate's window is fetched; then nothing is written.
+	a.run(opts)
+	crt = a.certificate("web")
+	leaf := parseSecret(t, a.secret("web-tls")).chain[0]
+	if ari := crt.Status.ACME.ARI; ari.SuggestedWindow == nil || !ari.SuggestedWindow.Start.Time.After(leaf.NotBefore) {
+		t.Fatalf("the new certificate's window was not fetched: %+v", ari)
+	}
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, opts).Run(a.ctx()); err != nil || counter.Writes() != 0 {
+		t.Fatalf("the run after wrote: %v %v", err, counter.Snapshot().Writes())
+	}
+	if n := len(a.requests("web")); n > 2 {
+		t.Fatalf("%d requests", n)
+	}
+}
