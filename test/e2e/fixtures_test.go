@@ -320,6 +320,13 @@ func verifyChain(t *testing.T, p parsedSecret) {
 // for a Secret some other tool wrote.
 func selfSignedPEM(t *testing.T, commonName string) (keyPEM, certPEM []byte) {
 	t.Helper()
+	return selfSignedPair(t, commonName, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), false)
+}
+
+// selfSignedPair makes a throwaway ECDSA key and a self-signed certificate
+// for it, valid between notBefore and notAfter, a CA or not.
+func selfSignedPair(t *testing.T, commonName string, notBefore, notAfter time.Time, isCA bool) (keyPEM, certPEM []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -327,8 +334,12 @@ func selfSignedPEM(t *testing.T, commonName string) (keyPEM, certPEM []byte) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
 		Subject:      pkix.Name{CommonName: commonName},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+	}
+	if isCA {
+		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -1,15 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/certsweep/certsweep/job"
 	"github.com/certsweep/certsweep/renew"
 	"github.com/certsweep/certsweep/test/harness"
 )
@@ -73,12 +64,10 @@ func TestMalformedInputCorpus(t *testing.T) {
 		}
 	}
 	now := time.Now()
-	goodKey, goodCA := caPEM(t, now.Add(-time.Hour), now.Add(24*time.Hour), true)
-	otherKey, _ := caPEM(t, now.Add(-time.Hour), now.Add(24*time.Hour), true)
-	_, expiredCA := caPEM(t, now.Add(-48*time.Hour), now.Add(-24*time.Hour), true)
-	expiredKey := lastKey
-	_, leafOnly := caPEM(t, now.Add(-time.Hour), now.Add(24*time.Hour), false)
-	leafKey := lastKey
+	goodKey, goodCA := selfSignedPair(t, "corpus CA", now.Add(-time.Hour), now.Add(24*time.Hour), true)
+	otherKey, _ := selfSignedPair(t, "corpus CA", now.Add(-time.Hour), now.Add(24*time.Hour), true)
+	expiredKey, expiredCA := selfSignedPair(t, "corpus CA", now.Add(-48*time.Hour), now.Add(-24*time.Hour), true)
+	leafKey, leafOnly := selfSignedPair(t, "corpus CA", now.Add(-time.Hour), now.Add(24*time.Hour), false)
 
 	tests := []struct {
 		name  string
@@ -209,61 +198,4 @@ func (e *env) warnings(reason string) int {
 		}
 	}
 	return n
-}
-
-// lastKey is the key PEM of the latest caPEM call.
-var lastKey []byte
-
-// caPEM makes a throwaway ECDSA key and a self-signed certificate valid
-// between notBefore and notAfter, a CA or not.
-func caPEM(t *testing.T, notBefore, notAfter time.Time, isCA bool) (keyPEM, certPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "corpus CA"},
-		NotBefore: notBefore, NotAfter: notAfter,
-		IsCA: isCA, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	lastKey = keyPEM
-	return keyPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
-
-// TestIssuerIsOnlyLookedUpInTheCertificatesNamespace: a Certificate names an
-// Issuer that exists only in another namespace. The sweep, which may read
-// every namespace, never uses it: the Certificate fails with IssuerNotFound
-// and nothing is written in the other namespace.
-func TestIssuerIsOnlyLookedUpInTheCertificatesNamespace(t *testing.T) {
-	e := newEnv(t)
-	other := e.cp.Namespace(t)
-	iss := selfSignedIssuer("elsewhere")
-	iss.Namespace = other
-	if _, err := e.cm.CertmanagerV1().Issuers(other).Create(e.ctx(), iss, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	e.create(certificate("c", issuerRef("elsewhere"), ecdsaKey))
-	cfg, counter := harness.WrapCounting(e.cp.Config)
-	rep, err := e.sweeper(cfg, func(o *job.Options) { o.Namespace = "" }).Run(e.ctx())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c := condition(e.certificate("c"), cmapi.CertificateConditionIssuing); c == nil || c.Reason != "IssuerNotFound" {
-		t.Fatalf("Issuing = %+v, want IssuerNotFound (%s)", c, rep.Summary())
-	}
-	for _, w := range counter.Snapshot().Writes() {
-		if strings.Contains(w.Path, "/namespaces/"+other+"/") {
-			t.Errorf("a write landed in the issuer's namespace: %v", w)
-		}
-	}
 }

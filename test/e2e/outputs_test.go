@@ -23,7 +23,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -214,28 +213,11 @@ func passwordRefTo(name string) cmmeta.SecretKeySelector {
 
 // runLogged performs one sweep with a debug-level JSON log kept for the
 // test to search, and fails the test if the run itself fails.
-func (e *env) runLogged(logs *lockedBuffer) *job.Report {
+func (e *env) runLogged(logs *syncBuffer) *job.Report {
 	e.t.Helper()
 	return e.run(func(o *job.Options) {
 		o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // requireNoPasswordLeak looks for each password in the sweep's log, the
@@ -412,7 +394,7 @@ func TestKeystorePKCS12ReadByOpenSSLAndKeytool(t *testing.T) {
 			}
 		}))
 	}
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	if rep := e.runLogged(logs); rep.Issued != len(cases)+1 || rep.Failed != 0 {
 		t.Fatalf("want every Certificate issued: %s %+v", rep.Summary(), rep.Outcomes)
 	}
@@ -503,7 +485,7 @@ func TestKeystoreJKSReadByKeytool(t *testing.T) {
 	e.create(certificate("java-default", issuerRef("ca"), func(s *cmapi.CertificateSpec) {
 		s.Keystores = &cmapi.CertificateKeystores{JKS: &cmapi.JKSKeystore{Create: true, Password: ptrTo(literal)}}
 	}))
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	if rep := e.runLogged(logs); rep.Issued != 3 || rep.Failed != 0 {
 		t.Fatalf("want every Certificate issued: %s %+v", rep.Summary(), rep.Outcomes)
 	}
