@@ -36,6 +36,9 @@ type issuanceRun struct {
 	// issuer is the issuer this run signed with; nil when the request was
 	// signed before.
 	issuer issuance.Issuer
+	// announced is set when the failure being recorded already has its
+	// Warning event (see announcedError).
+	announced bool
 }
 
 func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, issuers *issuerCache, b *budget) (Outcome, error) {
@@ -379,7 +382,9 @@ func (r *issuanceRun) record(ctx context.Context, f renew.Failure) (Outcome, err
 	if r.it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
 		return r.out, err
 	}
-	s.event(ctx, r.it.cert, certificateGVK, corev1.EventTypeWarning, f.Reason, f.Message)
+	if !r.announced {
+		s.event(ctx, r.it.cert, certificateGVK, corev1.EventTypeWarning, f.Reason, f.Message)
+	}
 	if f.DropNextKeys {
 		for _, key := range r.it.nextKeys {
 			if err := s.deleteNextKey(ctx, key); err != nil {

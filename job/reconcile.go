@@ -110,7 +110,12 @@ func (s *Sweeper) recordWriteFailure(ctx context.Context, it *workItem, d *renew
 	if refusedWrite(err) {
 		class, reason = renew.ClassIssuance, renew.ReasonWriteRefused
 	}
+	var announced *announcedError
+	if errors.As(err, &announced) {
+		reason = announced.reason
+	}
 	r := &issuanceRun{s: s, it: it, d: *d, now: s.opts.Now(), out: out}
+	r.announced = announced != nil
 	r.out.Namespace, r.out.Name = it.cert.Namespace, it.cert.Name
 	recorded, rerr := r.fail(ctx, class, reason, err.Error())
 	if rerr != nil {

@@ -12,18 +12,16 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/issuance/pki"
 )
 
 // readPasswordSecret reads the Secret a keystore's passwordSecretRef names,
-// in the Certificate's namespace; nil, nil when it does not exist. It is a
-// read in the style of job/reads.go, kept here until the reads made for
-// ACME have landed there. Its error never carries the Secret's data.
+// in the Certificate's namespace; nil, nil when it does not exist. Its
+// error never carries the Secret's data.
 func (s *Sweeper) readPasswordSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
-	sec, err := s.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	sec, err := s.getSecret(ctx, namespace, name)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -56,10 +54,13 @@ func (s *Sweeper) secretData(ctx context.Context, crt *cmapi.Certificate, keyPEM
 	passwords, err := issuance.KeystorePasswordsFor(crt, get)
 	if err != nil {
 		var perr *issuance.KeystorePasswordError
+		err = fmt.Errorf("failed to add keystores to Secret %s/%s: %w", crt.Namespace, crt.Spec.SecretName, err)
 		if errors.As(err, &perr) && perr.NotFound {
 			s.event(ctx, crt, certificateGVK, corev1.EventTypeWarning, issuance.ReasonKeystorePasswordSecretNotFound, perr.Error())
+			// That event is this failure's one Warning.
+			return nil, &announcedError{reason: issuance.ReasonKeystorePasswordSecretNotFound, err: err}
 		}
-		return nil, fmt.Errorf("failed to add keystores to Secret %s/%s: %w", crt.Namespace, crt.Spec.SecretName, err)
+		return nil, err
 	}
 	data, err := issuance.BuildSecretData(issuance.SecretContent{
 		Certificate: crt,
@@ -86,3 +87,14 @@ func outputsMatch(data map[string][]byte) bool {
 	}
 	return true
 }
+
+// announcedError is a failure whose Warning event was already recorded,
+// with cert-manager's reason, where it was found; recording the failed
+// attempt uses that reason and records no second event.
+type announcedError struct {
+	reason string
+	err    error
+}
+
+func (e *announcedError) Error() string { return e.err.Error() }
+func (e *announcedError) Unwrap() error { return e.err }

@@ -618,6 +618,19 @@ func TestKeystorePasswordSecretMissing(t *testing.T) {
 	if c := condition(e.certificate("site"), cmapi.CertificateConditionIssuing); c == nil || c.Status != cmmeta.ConditionFalse || !strings.Contains(c.Message, `JKS keystore password Secret "later" not found`) {
 		t.Fatalf("Issuing condition = %+v", c)
 	}
+	// A failed attempt gets one Warning event: this one, not also a generic one.
+	warnings := 0
+	for _, ev := range events.Items {
+		if ev.Type == corev1.EventTypeWarning && ev.InvolvedObject.Name == "site" {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Fatalf("%d Warning events for one failed attempt, want 1: %+v", warnings, events.Items)
+	}
+	if c := condition(e.certificate("site"), cmapi.CertificateConditionIssuing); c.Reason != "KeystorePasswordSecretNotFound" {
+		t.Fatalf("Issuing reason %q, want cert-manager's KeystorePasswordSecretNotFound", c.Reason)
+	}
 
 	e.passwordSecret("later", "Later-Password-55")
 	e.advance(10 * time.Minute)
