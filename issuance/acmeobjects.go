@@ -7,7 +7,6 @@ package issuance
 // the same name: one Order per request, one Challenge per authorization.
 
 import (
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -141,13 +140,4 @@ func hashedName(prefix string, obj any) (string, error) {
 		prefix = dnsSafePrefix(prefix, 52)
 	}
 	return fmt.Sprintf("%s-%d", prefix, h.Sum32()), nil
-}
-
-// LeafOf is the first certificate of a chain, for ARI's CertID.
-func LeafOf(chainPEM []byte) (*x509.Certificate, error) {
-	certs, err := pki.DecodeCertificates(chainPEM)
-	if err != nil {
-		return nil, err
-	}
-	return certs[0], nil
 }

@@ -9,7 +9,6 @@ import (
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -93,9 +92,7 @@ func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace,
 	}
 	e.obj = obj
 	spec := obj.GetSpec()
-	getSecret := issuance.SecretGetter(func(ctx context.Context, ns, n string) (*corev1.Secret, error) {
-		return c.s.kube.CoreV1().Secrets(ns).Get(ctx, n, metav1.GetOptions{})
-	})
+	getSecret := issuance.SecretGetter(c.s.getSecret)
 	if types := issuance.ConfiguredTypes(spec); len(types) > 1 {
 		// cert-manager's webhook refuses such an Issuer; without it the
 		// sweep must not pick one of the types by itself.

@@ -12,11 +12,11 @@ func CertManagerIssuer(ref cmmeta.IssuerReference) bool {
 	return ref.Group == "" || ref.Group == cmapi.SchemeGroupVersion.Group
 }
 
-// SignsInProcess is the one rule for who signs a Certificate's requests:
-// cert-manager's own issuers that certsweep supports (SelfSigned, CA) are
-// signed by the sweep itself, in process; an external issuer's requests
-// belong to its own controller, and the sweep only creates the request and
-// reads its answer.
+// SignsInProcess is the one rule for who carries a Certificate's requests
+// to their signature: for cert-manager's own issuers the sweep does, in
+// process for SelfSigned and CA, and by driving the order run after run for
+// ACME; an external issuer's requests belong to its own controller, and the
+// sweep only creates the request and reads its answer.
 func SignsInProcess(ref cmmeta.IssuerReference) bool {
 	return CertManagerIssuer(ref)
 }
