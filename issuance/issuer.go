@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"fmt"
 	"sort"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/certsweep/certsweep/issuance/pki"
@@ -38,6 +39,10 @@ const (
 type Request struct {
 	CertificateRequest *cmapi.CertificateRequest
 	PrivateKey         crypto.Signer
+	// Replaces is renew.Decision.Replaces: the ARI certificate ID of the
+	// certificate this one replaces, which an ACME issuer sends with a new
+	// order. Other issuers ignore it.
+	Replaces string
 }
 
 // Result is an issuer's answer.
@@ -79,6 +84,20 @@ type NotReadyError struct {
 }
 
 func (e *NotReadyError) Error() string { return fmt.Sprintf("%s: %s", e.Reason, e.Message) }
+
+// RetryAfterError is a temporary error from an issuer that said when to
+// come back (an ACME CA's Retry-After on a rate limit or an outage). The
+// retry window is at least that long, so a CA that asked for an hour is not
+// asked again every few minutes.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (the issuer asked to retry after %s)", e.Err, e.After)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
 
 // ConfiguredTypes names the issuer types an Issuer or ClusterIssuer spec
 // sets, sorted. Exactly one is usable; cert-manager's webhook refuses more.

@@ -156,7 +156,7 @@ func (s *Sweeper) accountKey(ctx context.Context, namespace string, spec *cmacme
 // reached) and takes the short backoff, at least the CA's Retry-After.
 func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.Result, error) {
 	cr := req.CertificateRequest
-	built, err := issuance.BuildOrder(cr, a.spec.Profile, "", a.spec.EnableDurationFeature)
+	built, err := issuance.BuildOrder(cr, a.spec.Profile, req.Replaces, a.spec.EnableDurationFeature)
 	if err != nil {
 		return issuance.Result{State: issuance.StateFailed, Reason: "InvalidOrder", Message: err.Error()}, nil
 	}
@@ -225,7 +225,8 @@ func (a *acmeIssuer) caError(order *cmacme.Order, err error) (issuance.Result, e
 	if errors.As(err, &ours) {
 		return issuance.Result{State: issuance.StateFailed, Reason: "Failed", Message: err.Error()}, nil
 	}
-	if refused, _, problem := acme.Classify(err); refused {
+	refused, retryAfter, problem := acme.Classify(err)
+	if refused {
 		reason := "Failed"
 		if problem != nil {
 			reason = "ACME: " + problem.Type
@@ -235,6 +236,11 @@ func (a *acmeIssuer) caError(order *cmacme.Order, err error) (issuance.Result, e
 			name = order.Name
 		}
 		return issuance.Result{State: issuance.StateFailed, Reason: "Failed", Message: fmt.Sprintf("The ACME server refused order %q (%s): %v", name, reason, err)}, nil
+	}
+	if retryAfter > 0 {
+		// rateLimited, or a 503 with Retry-After: the CA said when to come
+		// back, and the window honours it across runs.
+		return issuance.Result{}, &issuance.RetryAfterError{Err: err, After: retryAfter}
 	}
 	return issuance.Result{}, err
 }
@@ -265,6 +271,10 @@ func (a *acmeIssuer) place(ctx context.Context, order *cmacme.Order) (*cmacme.Or
 		return order, errOrderBudget
 	}
 	placed, err := a.client.NewOrder(ctx, issuance.OrderNames(order), order.Spec.Profile, order.Spec.Replaces)
+	// On alreadyReplaced (RFC 9773 §5: an order the CA still holds, or one
+	// a crash left behind, already replaces this certificate) the client
+	// places it once more without the hint, as cert-manager does;
+	// spec.replaces keeps what was asked.
 	if err != nil {
 		return order, fmt.Errorf("placing order %s/%s: %w", order.Namespace, order.Name, err)
 	}

@@ -120,7 +120,7 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 		return err
 	}
 
-	res, err := issuer.Sign(ctx, issuance.Request{CertificateRequest: cr, PrivateKey: key})
+	res, err := issuer.Sign(ctx, issuance.Request{CertificateRequest: cr, PrivateKey: key, Replaces: r.d.Replaces})
 	if err != nil {
 		if werr := saveApproval(); werr != nil {
 			return r.out, werr
@@ -354,7 +354,11 @@ func (r *issuanceRun) failTemporary(ctx context.Context, err error) (Outcome, er
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || errors.Is(err, errReread) {
 		return r.out, err
 	}
-	return r.fail(ctx, renew.ClassTemporary, renew.ReasonIssuerUnavailable, err.Error())
+	f := r.d.Fail(renew.ClassTemporary, renew.ReasonIssuerUnavailable, err.Error(), r.now)
+	if ra, ok := errors.AsType[*issuance.RetryAfterError](err); ok {
+		f = f.NoSoonerThan(r.now.Add(ra.After))
+	}
+	return r.record(ctx, f)
 }
 
 // fail records a failure found while carrying the decision out; renew/

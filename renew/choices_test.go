@@ -2,6 +2,7 @@ package renew
 
 import (
 	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,6 +42,50 @@ func TestDecideChoices(t *testing.T) {
 			check: func(t *testing.T, _ *fixture, d Decision) {
 				want(t, d.Action == ActionIssue && d.Key.Source == KeyGenerate && d.Key.Key == nil && len(d.Key.Discard) == 0, "key %+v", d.Key)
 				want(t, d.SignsHere && d.Approval == ApprovalGrant && !d.CountAttemptFirst && d.Failure == nil, "signs %v approval %v count %v failure %v", d.SignsHere, d.Approval, d.CountAttemptFirst, d.Failure)
+			},
+		},
+		{
+			name: "ARI on, renewing a leaf from spec.issuerRef: the order replaces it",
+			opts: Options{ARI: true},
+			edit: func(t *testing.T, f *fixture) {
+				k := rsa2048()
+				f.secret = baseSecret(t, f.crt, k, certPEM(t, k, func(c *x509.Certificate) {
+					c.AuthorityKeyId = []byte{1, 2, 3}
+					c.NotAfter = now.Add(time.Hour) // inside the last third: renew
+				}))
+			},
+			check: func(t *testing.T, _ *fixture, d Decision) {
+				want(t, d.Action == ActionIssue && d.Replaces == "AQID.Kg", "action %v replaces %q", d.Action, d.Replaces)
+			},
+		},
+		{
+			name: "ARI off: no replaces",
+			edit: func(t *testing.T, f *fixture) {
+				k := rsa2048()
+				f.secret = baseSecret(t, f.crt, k, certPEM(t, k, func(c *x509.Certificate) { c.AuthorityKeyId = []byte{1, 2, 3}; c.NotAfter = now.Add(time.Hour) }))
+			},
+			check: func(t *testing.T, _ *fixture, d Decision) {
+				want(t, d.Action == ActionIssue && d.Replaces == "", "action %v replaces %q", d.Action, d.Replaces)
+			},
+		},
+		{
+			name: "ARI on, the Secret's leaf came from another issuer: no replaces",
+			opts: Options{ARI: true},
+			edit: func(t *testing.T, f *fixture) {
+				k := rsa2048()
+				f.secret = baseSecret(t, f.crt, k, certPEM(t, k, func(c *x509.Certificate) { c.AuthorityKeyId = []byte{1, 2, 3} }))
+				f.secret.Annotations[cmapi.IssuerNameAnnotationKey] = "old-ca"
+			},
+			check: func(t *testing.T, _ *fixture, d Decision) {
+				want(t, d.Action == ActionIssue && d.Replaces == "", "action %v replaces %q", d.Action, d.Replaces)
+			},
+		},
+		{
+			name: "ARI on, first issuance: nothing to replace",
+			opts: Options{ARI: true},
+			edit: func(_ *testing.T, f *fixture) { due(f) },
+			check: func(t *testing.T, _ *fixture, d Decision) {
+				want(t, d.Action == ActionIssue && d.Replaces == "", "action %v replaces %q", d.Action, d.Replaces)
 			},
 		},
 		{

@@ -105,6 +105,7 @@ func Decide(in Input, opts Options) Decision {
 	if issuing := pki.CertificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
 		decideInFlight(in, issuing, &d)
 		d.prepareIssue(in)
+		d.Replaces = e.replaces(opts)
 		return d
 	}
 
@@ -142,6 +143,7 @@ func Decide(in Input, opts Options) Decision {
 			d.Request = RequestStale
 		}
 		d.prepareIssue(in)
+		d.Replaces = e.replaces(opts)
 		return d
 	}
 
@@ -193,6 +195,22 @@ func (d *Decision) prepareIssue(in Input) {
 	// was counted then.
 	d.attemptCounted = !d.SignsHere && (d.Request == RequestPending || d.Request == RequestIssued)
 	d.CountAttemptFirst = !d.SignsHere && (d.Request == RequestNone || d.Request == RequestStale)
+}
+
+// replaces is the ARI certificate ID of the leaf an issuance replaces, as
+// cert-manager v1.21 fills an Order's spec.replaces with ACMEUseARI on: only
+// a leaf that decodes, from a Secret whose issuer annotations name
+// spec.issuerRef (a certificate from another CA cannot be replaced at this
+// one). Anything missing means no hint, never a failure.
+func (e *evaluation) replaces(opts Options) string {
+	if !opts.ARI || e.contents == nil || e.contents.Leaf == nil || !secretIssuerAnnotationsMatch(e.secret, e.crt.Spec.IssuerRef) {
+		return ""
+	}
+	id, err := pki.ARICertID(e.contents.Leaf)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // newEvaluation gathers what the chains look at: the decoded Secret and,
@@ -355,6 +373,9 @@ func backingOff(in Input, s RetryState, policy BackoffPolicy) (time.Time, bool) 
 		issuing.ObservedGeneration < in.Certificate.Generation {
 		return time.Time{}, false
 	}
-	next := s.LastFailureTime.Add(policy.Delay(s.Class, s.FailedAttempts))
+	next := s.NextAttempt
+	if next.IsZero() {
+		next = s.LastFailureTime.Add(policy.Delay(s.Class, s.FailedAttempts))
+	}
 	return next, in.Now.Before(next)
 }

@@ -170,6 +170,14 @@ type Decision struct {
 	// or has passed, or lastChecked is older than the current leaf. Only
 	// with Options.ARI.
 	RefreshARI bool
+	// Replaces is the ARI certificate ID (RFC 9773 §4.1) of the certificate
+	// this issuance replaces: the leaf in the Secret, when Options.ARI is on
+	// and the Secret says it came from spec.issuerRef. An ACME issuer sends
+	// it as the order's "replaces", so the CA can tie the renewal to the
+	// window it suggested (and exempt it from rate limits); other issuers
+	// ignore it. Empty on a first issuance, or when the leaf has no
+	// authority key identifier.
+	Replaces string
 	// Ready is the Ready condition the Certificate should carry (Type, Status,
 	// Reason, Message; job/ sets transition time and observed generation).
 	Ready cmapi.CertificateCondition

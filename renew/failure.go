@@ -54,6 +54,26 @@ func (d *Decision) Fail(class FailureClass, reason, detail string, now time.Time
 	return Failure{Class: class, Reason: reason, Message: prefix + detail, Retry: retry, DropNextKeys: d.Key.rotates && class == ClassIssuance}
 }
 
+// NoSoonerThan is f with its next attempt moved to at least t (an issuer's
+// Retry-After), rounded up to a whole second as the annotations store it.
+// An earlier t changes nothing: a window is only ever lengthened by what
+// the issuer asked, never shortened; and never beyond MaxRetryAfter after
+// the failure.
+func (f Failure) NoSoonerThan(t time.Time) Failure {
+	if t.IsZero() || !t.After(f.Retry.NextAttempt) {
+		return f
+	}
+	at := t.UTC().Truncate(time.Second)
+	if at.Before(t) {
+		at = at.Add(time.Second)
+	}
+	if limit := f.Retry.LastFailureTime.Add(MaxRetryAfter); at.After(limit) {
+		at = limit
+	}
+	f.Retry.NextAttempt = at
+	return f
+}
+
 // StartAttempt counts this attempt in the retry state before the issuer is
 // contacted (see CountAttemptFirst) and returns the state to write. A run
 // that stops after this still backs off; a later failure of the same

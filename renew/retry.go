@@ -188,10 +188,13 @@ func decodeRetryState(annotations map[string]string, policy BackoffPolicy) (Retr
 		}
 	}
 
+	var announced time.Time
 	if v, ok := annotations[AnnotationNextAttempt]; ok {
-		if _, err := time.Parse(time.RFC3339, v); err != nil {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
 			bad(AnnotationNextAttempt, v, fmt.Errorf("not an RFC 3339 time: %w", err))
 		}
+		announced = t.UTC()
 	}
 
 	if s.LastFailureTime.IsZero() {
@@ -207,5 +210,23 @@ func decodeRetryState(annotations map[string]string, policy BackoffPolicy) (Retr
 		s.Class = ClassIssuance
 	}
 	s.NextAttempt = s.LastFailureTime.Add(policy.Delay(s.Class, s.FailedAttempts))
+	// A later announced attempt is an issuer's Retry-After
+	// (Failure.NoSoonerThan), honoured up to MaxRetryAfter after the
+	// failure; an earlier one is the policy's own time, recomputed.
+	if announced.After(s.NextAttempt) {
+		limit := s.LastFailureTime.Add(MaxRetryAfter)
+		if announced.After(limit) {
+			warnings = append(warnings, fmt.Sprintf("%s=%s is more than %s after the failure; retrying at %s", AnnotationNextAttempt,
+				announced.Format(time.RFC3339), MaxRetryAfter, limit.Format(time.RFC3339)))
+			announced = limit
+		}
+		s.NextAttempt = announced
+	}
 	return s, warnings
 }
+
+// MaxRetryAfter bounds how long an issuer's Retry-After can hold a
+// Certificate back: long enough for a CA's weekly rate-limit window, short
+// enough that a bad header (or a hand edit) cannot park a certificate until
+// it expires.
+const MaxRetryAfter = 7 * 24 * time.Hour

@@ -94,9 +94,20 @@ func TestDecodeRetryState(t *testing.T) {
 			want:        RetryState{FailedAttempts: 3, LastFailureTime: last, Class: ClassIssuance, NextAttempt: last.Add(4 * time.Hour)},
 		},
 		{
-			name:        "next-attempt is recomputed, never trusted",
-			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: "2099-01-01T00:00:00Z"},
-			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(5 * time.Second)},
+			name:        "an earlier next-attempt is recomputed from the policy",
+			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "issuance", AnnotationNextAttempt: last.Add(time.Minute).Format(time.RFC3339)},
+			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassIssuance, NextAttempt: last.Add(time.Hour)},
+		},
+		{
+			name:        "a later next-attempt is an issuer's Retry-After: honoured",
+			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: last.Add(2 * time.Hour).Format(time.RFC3339)},
+			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(2 * time.Hour)},
+		},
+		{
+			name:         "a next-attempt beyond MaxRetryAfter is clamped to it, with a warning",
+			annotations:  map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: "2099-01-01T00:00:00Z"},
+			want:         RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(MaxRetryAfter)},
+			wantWarnings: 1,
 		},
 		{
 			name:         "garbage attempts with a valid time: one attempt",
@@ -193,4 +204,33 @@ func FuzzDecodeRetryState(f *testing.F) {
 			t.Fatalf("re-decode = %+v %q, want %+v", again, w, s)
 		}
 	})
+}
+
+// TestFailureNoSoonerThan: an issuer's Retry-After only ever lengthens the
+// window the policy gives, to a whole second, and never past MaxRetryAfter.
+func TestFailureNoSoonerThan(t *testing.T) {
+	last := time.Date(2026, 1, 15, 11, 0, 0, 0, time.UTC)
+	base := Failure{Class: ClassTemporary, Retry: RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(5 * time.Second)}}
+	tests := []struct {
+		name string
+		at   time.Time
+		want time.Time
+	}{
+		{name: "no Retry-After", want: last.Add(5 * time.Second)},
+		{name: "sooner than the policy: the policy's time", at: last.Add(time.Second), want: last.Add(5 * time.Second)},
+		{name: "later: the issuer's time", at: last.Add(time.Hour), want: last.Add(time.Hour)},
+		{name: "a fraction of a second: rounded up", at: last.Add(time.Hour + time.Millisecond), want: last.Add(time.Hour + time.Second)},
+		{name: "beyond the bound: clamped", at: last.Add(30 * 24 * time.Hour), want: last.Add(MaxRetryAfter)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := base.NoSoonerThan(tt.at)
+			if !got.Retry.NextAttempt.Equal(tt.want) {
+				t.Fatalf("next attempt %s, want %s", got.Retry.NextAttempt, tt.want)
+			}
+			if got.Retry.LastFailureTime != base.Retry.LastFailureTime || got.Retry.FailedAttempts != 1 {
+				t.Fatalf("only the next attempt may change: %+v", got.Retry)
+			}
+		})
+	}
 }

@@ -89,26 +89,6 @@ type RenewalWindow struct {
 	ExplanationURL string
 }
 
-// CertID is leaf's ARI certificate identifier (RFC 9773 §4.1):
-// base64url(authority key identifier) "." base64url(serial number DER
-// content). A leaf without an authority key identifier has none.
-func CertID(leaf *x509.Certificate) (string, error) {
-	if leaf == nil {
-		return "", errors.New("acme: CertID: no certificate")
-	}
-	if len(leaf.AuthorityKeyId) == 0 {
-		return "", errors.New("acme: CertID: the certificate has no authority key identifier")
-	}
-	if leaf.SerialNumber == nil {
-		return "", errors.New("acme: CertID: the certificate has no serial number")
-	}
-	id, err := api.MakeARICertID(leaf)
-	if err != nil {
-		return "", fmt.Errorf("acme: CertID: %w", err)
-	}
-	return id, nil
-}
-
 // RenewalInfo asks the CA's renewalInfo endpoint for leaf's suggested
 // renewal window. It returns ErrNoRenewalInfo (wrapped) when the CA offers
 // no ARI; a window whose end is not after its start is an error, which the
@@ -118,7 +98,7 @@ func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (Renew
 	if !c.SupportsRenewalInfo() {
 		return RenewalWindow{}, &Error{Op: op, Err: ErrNoRenewalInfo}
 	}
-	id, err := CertID(leaf)
+	id, err := pki.ARICertID(leaf)
 	if err != nil {
 		return RenewalWindow{}, &Error{Op: op, Err: errors.Join(ErrInvalidInput, err)}
 	}

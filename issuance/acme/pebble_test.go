@@ -303,7 +303,7 @@ func TestPebbleDNS01(t *testing.T) {
 	// A replacement order names the leaf; once it is finalized, Pebble
 	// marks the leaf replaced and a further order naming it is answered
 	// alreadyReplaced, which NewOrder gets around by dropping replaces.
-	certID, err := acme.CertID(leaf)
+	certID, err := pki.ARICertID(leaf)
 	if err != nil {
 		t.Fatalf("CertID: %v", err)
 	}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"crypto/x509"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/job"
+	"github.com/certsweep/certsweep/renew"
 	"github.com/certsweep/certsweep/test/harness"
 )
 
@@ -301,6 +305,27 @@ func TestACMERenewsOnARIWindow(t *testing.T) {
 	if string(a.secret("web-tls").Data[corev1.TLSCertKey]) == string(tlsCrt) {
 		t.Fatal("the Secret still holds the old certificate")
 	}
+	// The renewal order names the certificate it replaces (RFC 9773 §5),
+	// as cert-manager fills spec.replaces; the first order replaced none.
+	oldLeaf, err := pki.DecodeCertificates(tlsCrt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID, err := pki.ARICertID(oldLeaf[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replaces []string
+	for _, o := range orders.Items {
+		replaces = append(replaces, o.Spec.Replaces)
+	}
+	if len(orders.Items) != 2 || !slices.Contains(replaces, oldID) || !slices.Contains(replaces, "") {
+		t.Fatalf("orders' spec.replaces %q; want one empty (the first issuance) and one %q", replaces, oldID)
+	}
 	if ari := crt.Status.ACME.ARI; ari == nil || ari.SuggestedWindow != nil || ari.NextCheck == nil {
 		t.Fatalf("after the renewal want an empty status.acme.ari due now, got %+v", ari)
 	}
@@ -318,5 +343,69 @@ func TestACMERenewsOnARIWindow(t *testing.T) {
 	}
 	if n := len(a.requests("web")); n > 2 {
 		t.Fatalf("%d requests", n)
+	}
+}
+
+// TestACMERateLimitHonoursRetryAfter: a CA that answers newOrder with
+// rateLimited and a Retry-After of two hours gets no request for an order
+// until those two hours have passed, however many runs come in between,
+// although the temporary backoff alone would retry within minutes. The
+// failure is on the Certificate as a condition, one Warning event and the
+// announced next attempt; once the limit lifts, the next run after the
+// window issues with one order.
+func TestACMERateLimitHonoursRetryAfter(t *testing.T) {
+	a := newACME(t)
+	proxy := harness.StartACMEProxy(t, a.pebble, harness.ACMEFault{
+		Method: "POST", PathSuffix: "/order-plz", Status: 429, ProblemType: "rateLimited",
+		Detail: "too many new orders recently", RetryAfter: 7200,
+	})
+	iss, err := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "acme", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Spec.ACME.Server, iss.Spec.ACME.CABundle = proxy.DirectoryURL(), proxy.CABundle()
+	if _, err := a.cm.CertmanagerV1().Issuers(a.ns).Update(a.ctx(), iss, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+
+	failedAt := a.clock()
+	if rep := a.run(a.acmeOptions); rep.Failed != 1 {
+		t.Fatalf("want the rate limit recorded as a failure: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	if n := proxy.Requests("POST /order-plz"); n != 1 {
+		t.Fatalf("%d newOrder requests, want 1", n)
+	}
+	crt := a.certificate("web")
+	next, err := time.Parse(time.RFC3339, crt.Annotations["certsweep.io/next-attempt"])
+	if err != nil || next.Before(failedAt.Add(2*time.Hour)) || crt.Annotations["certsweep.io/failure-class"] != "temporary" {
+		t.Fatalf("retry annotations %v: want a temporary failure retried no sooner than the CA's 2h", crt.Annotations)
+	}
+	if c := condition(crt, cmapi.CertificateConditionIssuing); c == nil || c.Status != cmmeta.ConditionFalse || !strings.Contains(c.Message, "rateLimited") {
+		t.Fatalf("Issuing condition %+v, want False naming the rate limit", c)
+	}
+
+	// Runs every 15 minutes inside the two hours: no request for an order,
+	// and the failure is announced once.
+	for range 7 {
+		a.advance(15 * time.Minute)
+		a.run(a.acmeOptions)
+	}
+	if n := proxy.Requests("POST /order-plz"); n != 1 {
+		t.Fatalf("%d newOrder requests inside the CA's Retry-After, want 1", n)
+	}
+	if n := a.warnings(renew.ReasonIssuerUnavailable); n != 1 {
+		t.Fatalf("%d Warning events for the rate limit, want 1", n)
+	}
+
+	// The limit lifts; the first run after the window issues.
+	proxy.SetFaults()
+	a.advance(16 * time.Minute) // the window ends two hours after the failure, rounded up to a second
+	if rep := a.run(a.acmeOptions); rep.Issued != 1 {
+		t.Fatalf("want issuance after the window: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	a.requireReady("web", 1)
+	if n := proxy.Requests("POST /order-plz"); n != 2 {
+		t.Fatalf("%d newOrder requests in all, want 2 (the refused one and the one that issued)", n)
 	}
 }
