@@ -37,6 +37,7 @@ func (d *Decision) Fail(class FailureClass, reason, detail string, now time.Time
 	var retry RetryState
 	if d.attemptCounted && !d.Retry.IsZero() {
 		retry = d.Retry
+		retry.RetryAfter = time.Time{} // only this failure's issuer can ask for more
 		retry.Class = class
 		retry.LastFailureTime = now.UTC().Truncate(time.Second)
 		retry.NextAttempt = retry.LastFailureTime.Add(d.policy.Delay(class, retry.FailedAttempts))
@@ -70,6 +71,7 @@ func (f Failure) NoSoonerThan(t time.Time) Failure {
 	if limit := f.Retry.LastFailureTime.Add(MaxRetryAfter); at.After(limit) {
 		at = limit
 	}
+	f.Retry.RetryAfter = at
 	f.Retry.NextAttempt = at
 	return f
 }

@@ -22,10 +22,14 @@ const (
 	// written for people only: it is recomputed on every decode and never
 	// trusted, so editing the policy takes effect at once.
 	AnnotationNextAttempt = "certsweep.io/next-attempt"
+	// AnnotationRetryAfter is the RFC 3339 time before which the issuer
+	// asked not to be asked again (an ACME CA's Retry-After), present only
+	// when it asked. The next attempt is never before it.
+	AnnotationRetryAfter = "certsweep.io/retry-after"
 )
 
-// RetryAnnotationKeys are the four annotations, in the order they are shown.
-var RetryAnnotationKeys = []string{AnnotationFailedAttempts, AnnotationLastFailureTime, AnnotationFailureClass, AnnotationNextAttempt}
+// RetryAnnotationKeys are the retry annotations, in the order they are shown.
+var RetryAnnotationKeys = []string{AnnotationFailedAttempts, AnnotationLastFailureTime, AnnotationFailureClass, AnnotationNextAttempt, AnnotationRetryAfter}
 
 // FailureClass tells which of the two retry schedules a failure follows
 // (cert-manager FAQ: "will it be tried again after some time?").
@@ -53,8 +57,11 @@ type RetryState struct {
 	// Class is the schedule the failures follow.
 	Class FailureClass
 	// NextAttempt is LastFailureTime plus the policy's delay for the
-	// attempts so far; informational, recomputed on decode.
+	// attempts so far, or RetryAfter when later; recomputed on decode.
 	NextAttempt time.Time
+	// RetryAfter is when the issuer asked to be asked again, if it did
+	// (Failure.NoSoonerThan); at most MaxRetryAfter after LastFailureTime.
+	RetryAfter time.Time
 }
 
 // IsZero reports whether no failure is recorded, i.e. whether the state is
@@ -63,7 +70,7 @@ func (s RetryState) IsZero() bool {
 	return s.LastFailureTime.IsZero()
 }
 
-// Annotations renders the state as the four certsweep.io annotations. A clear
+// Annotations renders the state as the certsweep.io annotations. A clear
 // state renders as an empty map, which job/ applies by removing the keys.
 func (s RetryState) Annotations() map[string]string {
 	out := map[string]string{}
@@ -74,6 +81,9 @@ func (s RetryState) Annotations() map[string]string {
 	out[AnnotationLastFailureTime] = s.LastFailureTime.UTC().Format(time.RFC3339)
 	out[AnnotationFailureClass] = string(s.Class)
 	out[AnnotationNextAttempt] = s.NextAttempt.UTC().Format(time.RFC3339)
+	if !s.RetryAfter.IsZero() {
+		out[AnnotationRetryAfter] = s.RetryAfter.UTC().Format(time.RFC3339)
+	}
 	return out
 }
 
@@ -188,13 +198,19 @@ func decodeRetryState(annotations map[string]string, policy BackoffPolicy) (Retr
 		}
 	}
 
-	var announced time.Time
 	if v, ok := annotations[AnnotationNextAttempt]; ok {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
+		if _, err := time.Parse(time.RFC3339, v); err != nil {
 			bad(AnnotationNextAttempt, v, fmt.Errorf("not an RFC 3339 time: %w", err))
 		}
-		announced = t.UTC()
+	}
+
+	var retryAfter time.Time
+	if v, ok := annotations[AnnotationRetryAfter]; ok {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad(AnnotationRetryAfter, v, fmt.Errorf("not an RFC 3339 time: %w", err))
+		}
+		retryAfter = t.UTC()
 	}
 
 	if s.LastFailureTime.IsZero() {
@@ -210,17 +226,16 @@ func decodeRetryState(annotations map[string]string, policy BackoffPolicy) (Retr
 		s.Class = ClassIssuance
 	}
 	s.NextAttempt = s.LastFailureTime.Add(policy.Delay(s.Class, s.FailedAttempts))
-	// A later announced attempt is an issuer's Retry-After
-	// (Failure.NoSoonerThan), honoured up to MaxRetryAfter after the
-	// failure; an earlier one is the policy's own time, recomputed.
-	if announced.After(s.NextAttempt) {
-		limit := s.LastFailureTime.Add(MaxRetryAfter)
-		if announced.After(limit) {
-			warnings = append(warnings, fmt.Sprintf("%s=%s is more than %s after the failure; retrying at %s", AnnotationNextAttempt,
-				announced.Format(time.RFC3339), MaxRetryAfter, limit.Format(time.RFC3339)))
-			announced = limit
+	if !retryAfter.IsZero() {
+		if limit := s.LastFailureTime.Add(MaxRetryAfter); retryAfter.After(limit) {
+			warnings = append(warnings, fmt.Sprintf("%s=%s is more than %s after the failure; retrying at %s", AnnotationRetryAfter,
+				retryAfter.Format(time.RFC3339), MaxRetryAfter, limit.Format(time.RFC3339)))
+			retryAfter = limit
 		}
-		s.NextAttempt = announced
+		s.RetryAfter = retryAfter
+		if retryAfter.After(s.NextAttempt) {
+			s.NextAttempt = retryAfter
+		}
 	}
 	return s, warnings
 }

@@ -94,19 +94,30 @@ func TestDecodeRetryState(t *testing.T) {
 			want:        RetryState{FailedAttempts: 3, LastFailureTime: last, Class: ClassIssuance, NextAttempt: last.Add(4 * time.Hour)},
 		},
 		{
-			name:        "an earlier next-attempt is recomputed from the policy",
-			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "issuance", AnnotationNextAttempt: last.Add(time.Minute).Format(time.RFC3339)},
-			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassIssuance, NextAttempt: last.Add(time.Hour)},
+			name:        "next-attempt is recomputed, never trusted",
+			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: "2099-01-01T00:00:00Z"},
+			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(5 * time.Second)},
 		},
 		{
-			name:        "a later next-attempt is an issuer's Retry-After: honoured",
-			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: last.Add(2 * time.Hour).Format(time.RFC3339)},
-			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(2 * time.Hour)},
+			name:        "an issuer's retry-after later than the policy: the next attempt",
+			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationRetryAfter: last.Add(2 * time.Hour).Format(time.RFC3339)},
+			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(2 * time.Hour), RetryAfter: last.Add(2 * time.Hour)},
 		},
 		{
-			name:         "a next-attempt beyond MaxRetryAfter is clamped to it, with a warning",
-			annotations:  map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationNextAttempt: "2099-01-01T00:00:00Z"},
-			want:         RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(MaxRetryAfter)},
+			name:        "an issuer's retry-after sooner than the policy: the policy's time",
+			annotations: map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "issuance", AnnotationRetryAfter: last.Add(time.Minute).Format(time.RFC3339)},
+			want:        RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassIssuance, NextAttempt: last.Add(time.Hour), RetryAfter: last.Add(time.Minute)},
+		},
+		{
+			name:         "a retry-after beyond MaxRetryAfter is clamped, with a warning",
+			annotations:  map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationRetryAfter: "2099-01-01T00:00:00Z"},
+			want:         RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(MaxRetryAfter), RetryAfter: last.Add(MaxRetryAfter)},
+			wantWarnings: 1,
+		},
+		{
+			name:         "a garbage retry-after is ignored, with a warning",
+			annotations:  map[string]string{AnnotationFailedAttempts: "1", AnnotationLastFailureTime: ts, AnnotationFailureClass: "temporary", AnnotationRetryAfter: "soon"},
+			want:         RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(5 * time.Second)},
 			wantWarnings: 1,
 		},
 		{
@@ -207,29 +218,36 @@ func FuzzDecodeRetryState(f *testing.F) {
 }
 
 // TestFailureNoSoonerThan: an issuer's Retry-After only ever lengthens the
-// window the policy gives, to a whole second, and never past MaxRetryAfter.
+// window the policy gives, to a whole second, never past MaxRetryAfter, and
+// is kept in the state so the next decode holds to it.
 func TestFailureNoSoonerThan(t *testing.T) {
 	last := time.Date(2026, 1, 15, 11, 0, 0, 0, time.UTC)
 	base := Failure{Class: ClassTemporary, Retry: RetryState{FailedAttempts: 1, LastFailureTime: last, Class: ClassTemporary, NextAttempt: last.Add(5 * time.Second)}}
 	tests := []struct {
-		name string
-		at   time.Time
-		want time.Time
+		name           string
+		at             time.Time
+		want           time.Time
+		wantRetryAfter time.Time
 	}{
 		{name: "no Retry-After", want: last.Add(5 * time.Second)},
 		{name: "sooner than the policy: the policy's time", at: last.Add(time.Second), want: last.Add(5 * time.Second)},
-		{name: "later: the issuer's time", at: last.Add(time.Hour), want: last.Add(time.Hour)},
-		{name: "a fraction of a second: rounded up", at: last.Add(time.Hour + time.Millisecond), want: last.Add(time.Hour + time.Second)},
-		{name: "beyond the bound: clamped", at: last.Add(30 * 24 * time.Hour), want: last.Add(MaxRetryAfter)},
+		{name: "later: the issuer's time", at: last.Add(time.Hour), want: last.Add(time.Hour), wantRetryAfter: last.Add(time.Hour)},
+		{name: "a fraction of a second: rounded up", at: last.Add(time.Hour + time.Millisecond), want: last.Add(time.Hour + time.Second), wantRetryAfter: last.Add(time.Hour + time.Second)},
+		{name: "beyond the bound: clamped", at: last.Add(30 * 24 * time.Hour), want: last.Add(MaxRetryAfter), wantRetryAfter: last.Add(MaxRetryAfter)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := base.NoSoonerThan(tt.at)
-			if !got.Retry.NextAttempt.Equal(tt.want) {
-				t.Fatalf("next attempt %s, want %s", got.Retry.NextAttempt, tt.want)
+			if !got.Retry.NextAttempt.Equal(tt.want) || !got.Retry.RetryAfter.Equal(tt.wantRetryAfter) {
+				t.Fatalf("next attempt %s retry-after %s, want %s and %s", got.Retry.NextAttempt, got.Retry.RetryAfter, tt.want, tt.wantRetryAfter)
 			}
 			if got.Retry.LastFailureTime != base.Retry.LastFailureTime || got.Retry.FailedAttempts != 1 {
-				t.Fatalf("only the next attempt may change: %+v", got.Retry)
+				t.Fatalf("only the window may change: %+v", got.Retry)
+			}
+			// A round trip through the annotations keeps the window.
+			back, warnings := decodeRetryState(got.Retry.Annotations(), DefaultBackoff)
+			if back != got.Retry || len(warnings) != 0 {
+				t.Fatalf("round trip %+v (%v), want %+v", back, warnings, got.Retry)
 			}
 		})
 	}

@@ -378,7 +378,8 @@ func TestACMERateLimitHonoursRetryAfter(t *testing.T) {
 	}
 	crt := a.certificate("web")
 	next, err := time.Parse(time.RFC3339, crt.Annotations["certsweep.io/next-attempt"])
-	if err != nil || next.Before(failedAt.Add(2*time.Hour)) || crt.Annotations["certsweep.io/failure-class"] != "temporary" {
+	if err != nil || next.Before(failedAt.Add(2*time.Hour)) || crt.Annotations["certsweep.io/failure-class"] != "temporary" ||
+		crt.Annotations[renew.AnnotationRetryAfter] != crt.Annotations[renew.AnnotationNextAttempt] {
 		t.Fatalf("retry annotations %v: want a temporary failure retried no sooner than the CA's 2h", crt.Annotations)
 	}
 	if c := condition(crt, cmapi.CertificateConditionIssuing); c == nil || c.Status != cmmeta.ConditionFalse || !strings.Contains(c.Message, "rateLimited") {
