@@ -14,6 +14,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
@@ -25,7 +26,6 @@ import (
 
 	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/issuance/acme"
-	"github.com/certsweep/certsweep/issuance/dns01"
 	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
@@ -39,6 +39,9 @@ type acmeIssuer struct {
 	// secretNamespace holds the solvers' Secrets (the Issuer's namespace, or
 	// the cluster resource namespace for a ClusterIssuer).
 	secretNamespace string
+	// ensured is httpSolver's record of the Challenges it re-checked in
+	// this run (UIDs).
+	ensured sync.Map
 }
 
 var _ issuance.Issuer = (*acmeIssuer)(nil)
@@ -203,8 +206,14 @@ func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.R
 		case renew.OrderDownload:
 			order, err = a.download(ctx, order)
 		case renew.OrderIssued:
+			if err = a.cleanUpChallenges(ctx, order); err != nil {
+				break
+			}
 			return issuance.StoredResult(&cmapi.CertificateRequest{Status: cmapi.CertificateRequestStatus{Certificate: order.Status.Certificate}}), nil
 		case renew.OrderFailed:
+			if err = a.cleanUpChallenges(ctx, order); err != nil {
+				break
+			}
 			return issuance.Result{State: issuance.StateFailed, Reason: "Failed",
 				Message: fmt.Sprintf("Failed to wait for order resource %q to become ready: order is in %q state: %s", order.Name, order.Status.State, order.Status.Reason)}, nil
 		}
@@ -365,8 +374,11 @@ func (a *acmeIssuer) ensureChallenge(ctx context.Context, order *cmacme.Order, a
 	if idx < 0 {
 		return nil, &refusedError{fmt.Errorf("no configured challenge solvers can be used for %q (the CA offers %v)", domain, offered)}
 	}
-	if typ != "dns-01" || a.spec.Solvers[idx].DNS01.RFC2136 == nil {
-		return nil, &refusedError{fmt.Errorf("the solver picked for %q is not supported by certsweep yet; only DNS-01 with rfc2136 is", domain)}
+	switch solver := a.spec.Solvers[idx]; {
+	case typ == "dns-01" && solver.DNS01.RFC2136 != nil:
+	case typ == "http-01" && solver.HTTP01.Ingress != nil:
+	default:
+		return nil, &refusedError{fmt.Errorf("the solver picked for %q is not supported by certsweep yet; DNS-01 with rfc2136 and HTTP-01 with ingress are", domain)}
 	}
 	var picked acme.Challenge
 	for _, c := range authz.Challenges {
@@ -397,31 +409,28 @@ func (a *acmeIssuer) ensureChallenge(ctx context.Context, order *cmacme.Order, a
 }
 
 // advanceChallenge takes one Challenge as far as it goes now. more is true
-// while it waits on DNS or on the CA.
+// while it waits on DNS, on the solver, or on the CA.
 func (a *acmeIssuer) advanceChallenge(ctx context.Context, ch *cmacme.Challenge) (bool, error) {
-	solver, err := a.dnsSolver(ctx, ch)
+	solver, err := a.solverFor(ctx, ch)
 	if err != nil {
 		return false, err
 	}
-	fqdn := dns01.ChallengeFQDN(ch.Spec.DNSName)
-	value := acme.DNS01Value(ch.Spec.Key)
 	for {
 		switch renew.NextChallengeStep(ch) {
 		case renew.ChallengePresent:
-			if err := solver.Present(ctx, fqdn, value); err != nil {
-				return false, fmt.Errorf("presenting the DNS-01 record for %q: %w", ch.Spec.DNSName, err)
+			if err := solver.present(ctx, ch); err != nil {
+				return false, err
 			}
 			upd := ch.DeepCopy()
 			upd.Status.Presented = true
 			upd.Status.PresentedAt = pki.MetaTime(a.s.opts.Now())
 			upd.Status.State = cmacme.Pending
-			upd.Status.Reason = "Waiting for DNS-01 challenge propagation"
+			upd.Status.Reason = solver.waitingReason()
 			if ch, err = a.s.updateChallengeStatus(ctx, upd); err != nil {
 				return false, err
 			}
 		case renew.ChallengeAccept:
-			seen, err := dns01.Propagated(ctx, fqdn, value, a.s.opts.DNS01Nameservers, a.s.opts.DNS01RecursiveOnly)
-			if err != nil || !seen {
+			if !solver.visible(ctx, ch) {
 				// Not visible yet: the next pause (or the next run) looks again.
 				return true, nil
 			}
@@ -453,29 +462,38 @@ func (a *acmeIssuer) advanceChallenge(ctx context.Context, ch *cmacme.Challenge)
 				return false, err
 			}
 		case renew.ChallengeCleanUp:
-			if err := solver.CleanUp(ctx, fqdn, value); err != nil {
-				return false, fmt.Errorf("removing the DNS-01 record for %q: %w", ch.Spec.DNSName, err)
+			if err := solver.cleanUp(ctx, ch); err != nil {
+				return false, err
 			}
 			return false, a.s.deleteChallenge(ctx, ch)
 		}
 	}
 }
 
-// dnsSolver builds the RFC 2136 solver of a Challenge, with its TSIG secret.
-func (a *acmeIssuer) dnsSolver(ctx context.Context, ch *cmacme.Challenge) (dns01.Solver, error) {
-	cfg := ch.Spec.Solver.DNS01.RFC2136
-	secret := ""
-	if cfg.TSIGSecret.Name != "" {
-		var err error
-		if secret, err = a.s.secretValue(ctx, a.secretNamespace, cfg.TSIGSecret); err != nil {
-			return nil, fmt.Errorf("reading the TSIG secret of the rfc2136 solver: %w", err)
+// cleanUpChallenges removes what is left of a final order's Challenges: a
+// run cut short after a challenge was decided, but before its solver was
+// cleaned up, leaves one that no pending authorization leads back to.
+func (a *acmeIssuer) cleanUpChallenges(ctx context.Context, order *cmacme.Order) error {
+	chs, err := a.s.listChallenges(ctx, order)
+	if err != nil {
+		return err
+	}
+	for i := range chs {
+		ch := &chs[i]
+		solver, err := a.solverFor(ctx, ch)
+		if err != nil {
+			return err
+		}
+		if ch.Status.Presented {
+			if err := solver.cleanUp(ctx, ch); err != nil {
+				return err
+			}
+		}
+		if err := a.s.deleteChallenge(ctx, ch); err != nil {
+			return err
 		}
 	}
-	solver, err := dns01.NewRFC2136(*cfg, secret)
-	if err != nil {
-		return nil, &refusedError{fmt.Errorf("the rfc2136 solver is misconfigured: %w", err)}
-	}
-	return solver, nil
+	return nil
 }
 
 // finalize sends the CSR once every authorization is valid.

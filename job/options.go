@@ -7,6 +7,7 @@ package job
 
 import (
 	"log/slog"
+	"net"
 	"runtime"
 	"time"
 
@@ -67,7 +68,24 @@ type Options struct {
 	// suggested window, kept in status.acme.ari (CERTSWEEP_ACME_ARI, on by
 	// default there). It sets Decide.ARI.
 	ACMEARI bool
+	// HTTP01SolverImage is the image of HTTP-01 solver Pods, which run
+	// `certsweep solve-http01` (cert-manager's --acme-http01-solver-image);
+	// empty means DefaultHTTP01SolverImage.
+	HTTP01SolverImage string
+	// HTTP01SelfCheckPort is the port the sweep fetches an HTTP-01 answer on
+	// before asking the CA to validate it; 0 means 80, where the CA looks.
+	// Tests point it at the port their CA validates on.
+	HTTP01SelfCheckPort int
+	// HTTP01SelfCheckResolver resolves the names the self-check fetches;
+	// nil means the system's resolver. Tests point it at their DNS server,
+	// the one their CA resolves through.
+	HTTP01SelfCheckResolver *net.Resolver
 }
+
+// DefaultHTTP01SolverImage is the solver image when none is configured:
+// the certsweep release this binary is, since solve-http01 is one of its
+// commands.
+const DefaultHTTP01SolverImage = "ghcr.io/certsweep/certsweep:0.1.0"
 
 func (o *Options) defaults() {
 	if o.Concurrency <= 0 {
@@ -100,6 +118,12 @@ func (o *Options) defaults() {
 	}
 	if o.ACMEARI {
 		o.Decide.ARI = true
+	}
+	if o.HTTP01SolverImage == "" {
+		o.HTTP01SolverImage = DefaultHTTP01SolverImage
+	}
+	if o.HTTP01SelfCheckPort == 0 {
+		o.HTTP01SelfCheckPort = 80
 	}
 	if o.Decide.Backoff == (renew.BackoffPolicy{}) {
 		o.Decide.Backoff = renew.DefaultBackoff

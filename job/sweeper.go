@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -21,6 +22,10 @@ type Sweeper struct {
 	kube kubernetes.Interface
 	cm   cmclient.Interface
 	opts Options
+
+	// selfCheck fetches HTTP-01 answers (made once, on first use).
+	selfCheckOnce sync.Once
+	selfCheck     *http.Client
 }
 
 // New returns a Sweeper using the given clients.

@@ -17,6 +17,7 @@ import (
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -213,6 +214,66 @@ func (s *Sweeper) deleteOrder(ctx context.Context, o *cmacme.Order) error {
 	err := s.cm.AcmeV1().Orders(o.Namespace).Delete(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting stale Order %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return nil
+}
+
+// createSolverPod, createSolverService and createSolverIngress make an
+// HTTP-01 solver's objects. Their names are generated, as cert-manager's
+// are; a create that reached the server but failed at the client is found
+// by its labels on the next pass (listSolverObjects), never made twice.
+func (s *Sweeper) createSolverPod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	out, err := s.kube.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating HTTP-01 solver pod in %s: %w", pod.Namespace, err)
+	}
+	return out, nil
+}
+
+func (s *Sweeper) createSolverService(ctx context.Context, svc *corev1.Service) (*corev1.Service, error) {
+	out, err := s.kube.CoreV1().Services(svc.Namespace).Create(ctx, svc, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating HTTP-01 solver service in %s: %w", svc.Namespace, err)
+	}
+	return out, nil
+}
+
+func (s *Sweeper) createSolverIngress(ctx context.Context, ing *networkingv1.Ingress) (*networkingv1.Ingress, error) {
+	out, err := s.kube.NetworkingV1().Ingresses(ing.Namespace).Create(ctx, ing, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating HTTP-01 solver ingress in %s: %w", ing.Namespace, err)
+	}
+	return out, nil
+}
+
+// updateIngress writes a user's Ingress that a solver with `name` edits in
+// place (adding or removing the challenge path), at the resourceVersion read.
+func (s *Sweeper) updateIngress(ctx context.Context, ing *networkingv1.Ingress) (*networkingv1.Ingress, error) {
+	out, err := s.kube.NetworkingV1().Ingresses(ing.Namespace).Update(ctx, ing, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating ingress %s/%s for an HTTP-01 challenge: %w", ing.Namespace, ing.Name, err)
+	}
+	return out, nil
+}
+
+// deleteSolverObject removes one HTTP-01 solver Pod, Service or Ingress,
+// only if it is still the one read (by UID); gone already is fine.
+func (s *Sweeper) deleteSolverObject(ctx context.Context, obj metav1.Object, kind string) error {
+	uid := obj.GetUID()
+	opts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}
+	var err error
+	switch kind {
+	case "Pod":
+		err = s.kube.CoreV1().Pods(obj.GetNamespace()).Delete(ctx, obj.GetName(), opts)
+	case "Service":
+		err = s.kube.CoreV1().Services(obj.GetNamespace()).Delete(ctx, obj.GetName(), opts)
+	case "Ingress":
+		err = s.kube.NetworkingV1().Ingresses(obj.GetNamespace()).Delete(ctx, obj.GetName(), opts)
+	default:
+		return fmt.Errorf("deleting HTTP-01 solver %s %s/%s: unknown kind", kind, obj.GetNamespace(), obj.GetName())
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting HTTP-01 solver %s %s/%s: %w", kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	return nil
 }

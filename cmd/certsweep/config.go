@@ -46,6 +46,7 @@ type config struct {
 	DNS01Nameservers         []string      `envconfig:"DNS01_RECURSIVE_NAMESERVERS" desc:"comma-separated host:port recursive nameservers for DNS-01 checks (default: the system's), as cert-manager's --dns01-recursive-nameservers"`
 	DNS01RecursiveOnly       bool          `envconfig:"DNS01_RECURSIVE_NAMESERVERS_ONLY" default:"false" desc:"check DNS-01 propagation through the recursive nameservers only, as cert-manager's --dns01-recursive-nameservers-only"`
 	ACMEARI                  bool          `envconfig:"ACME_ARI" default:"true" desc:"renew ACME certificates in the CA's suggested window (ARI, RFC 9773), kept in status.acme.ari; false: the normal renewal time only"`
+	HTTP01SolverImage        string        `envconfig:"ACME_HTTP01_SOLVER_IMAGE" desc:"image of HTTP-01 solver Pods, which run certsweep solve-http01 (default: this release's image), as cert-manager's --acme-http01-solver-image"`
 	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
 }
 
@@ -103,6 +104,7 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 		DNS01Nameservers:         c.DNS01Nameservers,
 		DNS01RecursiveOnly:       c.DNS01RecursiveOnly,
 		ACMEARI:                  c.ACMEARI,
+		HTTP01SolverImage:        c.HTTP01SolverImage,
 		Decide: renew.Options{
 			Jitter: c.RenewJitter,
 			Backoff: renew.BackoffPolicy{

@@ -21,6 +21,7 @@ Usage:
   certsweep renew NAME... | --all [flags]
                                  mark Certificates for reissue, as cmctl renew does
   certsweep serve                handle CloudEvents (Knative) on $PORT
+  certsweep solve-http01 [flags] serve one HTTP-01 answer (the solver Pod's process)
   certsweep help                 show this text
 
 Configuration comes from CERTSWEEP_* environment variables; see
@@ -59,6 +60,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPlan(ctx, args[1:], stdout, stderr)
 	case "renew":
 		err = cmdRenew(ctx, args[1:], stdout, stderr)
+	case "solve-http01":
+		err = cmdSolveHTTP01(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -33,6 +33,14 @@
 // answers held past the client timeout; ControlPlane.RestartAPIServer
 // restarts the apiserver in place.
 //
+// For ACME, StartPebble and StartDNS (Debian's bind9) run a real CA and a
+// real authoritative DNS server on loopback; StartACMEProxy stands in
+// front of Pebble to count requests and give answers Pebble cannot be told
+// to give (rateLimited with Retry-After). With no kubelet and no ingress
+// controller, StartKubelet runs each HTTP-01 solver Pod's args with the
+// certsweep binary, as a kubelet would run the image, and
+// StartIngressRouter routes as the Ingresses, Services and Pods say.
+//
 // Environment:
 //   - CERTSWEEP_CACHE_DIR: where built binaries are cached.
 //   - CERTSWEEP_FAULT_SEED: seed for FaultProxy rate decisions (default 1).

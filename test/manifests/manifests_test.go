@@ -384,12 +384,19 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		"/secrets":                                   {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
 		"/events":                                    {"create"},                                   // writes.go
 		// ACME (job/acme.go, reads.go, writes.go): Orders and Challenges
-		// created and read by name, progress written through status,
-		// finished Challenges and stale Orders deleted.
-		"acme.cert-manager.io/orders":            {"create", "delete", "get"},
+		// created and read by name, listed (a final order's leftover
+		// Challenges; plan's view of orders), progress written through
+		// status, finished Challenges and stale Orders deleted.
+		"acme.cert-manager.io/orders":            {"create", "delete", "get", "list"},
 		"acme.cert-manager.io/orders/status":     {"update"},
-		"acme.cert-manager.io/challenges":        {"create", "delete", "get"},
+		"acme.cert-manager.io/challenges":        {"create", "delete", "get", "list"},
 		"acme.cert-manager.io/challenges/status": {"update"},
+		// HTTP-01 solvers (job/solvers.go): Pod, Service and Ingress made
+		// per challenge, found by labels, deleted at the end; a named
+		// Ingress is read and edited in place.
+		"/pods":                       {"create", "delete", "list"},
+		"/services":                   {"create", "delete", "list"},
+		"networking.k8s.io/ingresses": {"create", "delete", "get", "list", "update"},
 	}
 	role := find(t, objects(t, "base"), "ClusterRole", "certsweep")
 	got := map[string][]string{}
