@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/certsweep/certsweep/issuance/pki"
@@ -222,6 +225,83 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(
 		}
 	}
 	return nil
+}
+
+// listOrders lists, once each and in pages, the ACME Orders controlled by
+// requests and the Challenges those Orders control, for plan to show where
+// each order stands. Only those are kept: a cluster holds an Order, with
+// its certificate, for every ACME request not yet pruned, and plan needs
+// the ones in flight. Challenges are listed only when an Order was found,
+// and both lists stay in one namespace when everything in flight is there.
+// A LIST restarted after an expired continue token repeats items, so both
+// are kept by UID.
+func (s *Sweeper) listOrders(ctx context.Context, requests []*cmapi.CertificateRequest) ([]*cmacme.Order, []*cmacme.Challenge, error) {
+	if len(requests) == 0 {
+		return nil, nil, nil
+	}
+	owners := map[types.UID]bool{}
+	var namespaces []string
+	for _, cr := range requests {
+		owners[cr.UID] = true
+		namespaces = append(namespaces, cr.Namespace)
+	}
+	orders := map[types.UID]*cmacme.Order{}
+	opts := metav1.ListOptions{Limit: s.opts.PageSize}
+	err := listPages(ctx, "orders", opts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.cm.AcmeV1().Orders(s.narrowestNamespace(namespaces)).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && owners[ref.UID] {
+				order := list.Items[i]
+				order.ManagedFields = nil
+				orders[order.UID] = &order
+			}
+		}
+		return list.Continue, nil
+	})
+	if err != nil || len(orders) == 0 {
+		return nil, nil, err
+	}
+
+	namespaces = namespaces[:0]
+	for _, o := range orders {
+		namespaces = append(namespaces, o.Namespace)
+	}
+	challenges := map[types.UID]*cmacme.Challenge{}
+	err = listPages(ctx, "challenges", opts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		list, err := s.cm.AcmeV1().Challenges(s.narrowestNamespace(namespaces)).List(ctx, o)
+		if err != nil {
+			return "", err
+		}
+		for i := range list.Items {
+			if ref := metav1.GetControllerOf(&list.Items[i]); ref != nil && orders[ref.UID] != nil {
+				ch := list.Items[i]
+				ch.ManagedFields = nil
+				challenges[ch.UID] = &ch
+			}
+		}
+		return list.Continue, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return slices.Collect(maps.Values(orders)), slices.Collect(maps.Values(challenges)), nil
+}
+
+// narrowestNamespace is the namespace to list in so that objects in the
+// given namespaces are seen: theirs when they share one, else the sweep's.
+func (s *Sweeper) narrowestNamespace(namespaces []string) string {
+	if len(namespaces) == 0 {
+		return s.opts.Namespace
+	}
+	for _, ns := range namespaces[1:] {
+		if ns != namespaces[0] {
+			return s.opts.Namespace
+		}
+	}
+	return namespaces[0]
 }
 
 // fileNextKey attaches a next private key Secret to the Certificate that

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/certsweep/certsweep/renew"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -123,6 +124,50 @@ func (s *Sweeper) CertificatesOwningRequest(ctx context.Context, namespace, name
 		return nil, nil
 	}
 	return s.selected(ctx, []ObjectRef{{Namespace: namespace, Name: owner}})
+}
+
+// CertificatesOwningOrder returns the Certificate an ACME Order works for:
+// the Order's controller is its CertificateRequest, whose is the
+// Certificate. An Order that is gone leaves nothing to find, as a request
+// does: the sweep makes a missing Order again when it next works on the
+// request.
+func (s *Sweeper) CertificatesOwningOrder(ctx context.Context, namespace, name string) ([]ObjectRef, error) {
+	if !s.inNamespace(namespace) {
+		return nil, nil
+	}
+	order, err := s.getOrder(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading order %s/%s: %w", namespace, name, err)
+	}
+	ref := metav1.GetControllerOfNoCopy(order)
+	if ref == nil || ref.Kind != cmapi.CertificateRequestKind || !strings.HasPrefix(ref.APIVersion, cmapi.SchemeGroupVersion.Group+"/") {
+		return nil, nil
+	}
+	return s.CertificatesOwningRequest(ctx, namespace, ref.Name)
+}
+
+// CertificatesOwningChallenge returns the Certificate an ACME Challenge
+// works for, through the Order that controls it. A Challenge that is gone
+// (the sweep deletes each one when it is done) leaves nothing to find.
+func (s *Sweeper) CertificatesOwningChallenge(ctx context.Context, namespace, name string) ([]ObjectRef, error) {
+	if !s.inNamespace(namespace) {
+		return nil, nil
+	}
+	ch, err := s.getChallenge(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading challenge %s/%s: %w", namespace, name, err)
+	}
+	ref := metav1.GetControllerOfNoCopy(ch)
+	if ref == nil || ref.Kind != "Order" || !strings.HasPrefix(ref.APIVersion, cmacme.SchemeGroupVersion.Group+"/") {
+		return nil, nil
+	}
+	return s.CertificatesOwningOrder(ctx, namespace, ref.Name)
 }
 
 // CertificatesNamed narrows direct references to a Certificate to those in

@@ -3,6 +3,8 @@ package job
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
@@ -29,12 +31,21 @@ type PlanRow struct {
 	Issuer      string       `json:"issuer"`
 	Attempts    int          `json:"failedAttempts,omitempty"`
 	Warnings    []string     `json:"warnings,omitempty"`
+	// Order is where the ACME order of the request in flight stands, when
+	// there is one.
+	Order *renew.OrderView `json:"order,omitempty"`
 }
 
 // Plan gathers exactly what a sweep gathers and asks renew/ the same
-// question, but writes nothing.
+// question, but writes nothing. For a request in flight it also shows
+// where its ACME order stands.
 func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 	var rows []PlanRow
+	// The next revision's request, by row, for each Certificate whose
+	// request is in flight with one of cert-manager's issuers: only those
+	// can have an Order (the current revision's is done with), so a sweep
+	// with nothing in flight lists no Orders at all.
+	inFlight := map[int]*cmapi.CertificateRequest{}
 	err := s.scan(ctx, func(it *workItem) {
 		in := s.input(it)
 		d, err := s.decide(in)
@@ -65,12 +76,16 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 				row.Warnings = append(row.Warnings, w)
 			}
 		}
+		if it.next != nil && renew.CertManagerIssuer(it.next.Spec.IssuerRef) {
+			inFlight[len(rows)] = it.next
+		}
 		rows = append(rows, row)
 		it.release()
 	}, func(*workItem, *corev1.Secret) {})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRunImpossible, err)
 	}
+	s.planOrders(ctx, rows, inFlight)
 	// Secrets stream in their own order; show Certificates in a stable one.
 	sort.Slice(rows, func(i, j int) bool {
 		if rows[i].Namespace != rows[j].Namespace {
@@ -79,6 +94,25 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 		return rows[i].Name < rows[j].Name
 	})
 	return rows, nil
+}
+
+// planOrders adds to each row with a request in flight where its ACME
+// order stands. Orders and Challenges are listed once for all rows. A
+// listing that fails (a role that may list Certificates but not Orders)
+// is a warning on the rows it concerns, not a failed plan: the decisions
+// stand without it.
+func (s *Sweeper) planOrders(ctx context.Context, rows []PlanRow, inFlight map[int]*cmapi.CertificateRequest) {
+	requests := slices.Collect(maps.Values(inFlight))
+	orders, challenges, err := s.listOrders(ctx, requests)
+	for i, cr := range inFlight {
+		if err != nil {
+			rows[i].Warnings = append(rows[i].Warnings, fmt.Sprintf("where the ACME order of request %s stands could not be read: %v", cr.Name, err))
+			continue
+		}
+		if view, ok := renew.ViewOrder(cr, orders, challenges); ok {
+			rows[i].Order = &view
+		}
+	}
 }
 
 // issuerName renders an issuerRef the way cert-manager's messages do:

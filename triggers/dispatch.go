@@ -16,6 +16,8 @@ type Lookup interface {
 	CertificatesNamed(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
 	CertificatesOwningSecret(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
 	CertificatesOwningRequest(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
+	CertificatesOwningOrder(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
+	CertificatesOwningChallenge(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
 	CertificatesUsingIssuer(ctx context.Context, kind, namespace, name string) ([]job.ObjectRef, error)
 }
 
@@ -49,6 +51,16 @@ var routes = map[schema.GroupKind]route{
 	// approved or denied it): the Certificate it was made for.
 	{Group: certManagerGroup, Kind: cmapi.CertificateRequestKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
 		return l.CertificatesOwningRequest(ctx, s.Namespace, s.Name)
+	}},
+	// An ACME Order or Challenge (the CA moved on, or a sweep recorded a
+	// step): the Certificate whose request it works for, through the
+	// request that controls the Order, so the next step is taken now
+	// rather than at the next ping.
+	{Group: acmeGroup, Kind: "Order"}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesOwningOrder(ctx, s.Namespace, s.Name)
+	}},
+	{Group: acmeGroup, Kind: "Challenge"}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+		return l.CertificatesOwningChallenge(ctx, s.Namespace, s.Name)
 	}},
 	// An issuer: every Certificate that references it.
 	{Group: certManagerGroup, Kind: cmapi.IssuerKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -157,4 +158,7 @@ func truncateForError(s string) string {
 	return s
 }
 
-var certManagerGroup = cmapi.SchemeGroupVersion.Group
+var (
+	certManagerGroup = cmapi.SchemeGroupVersion.Group
+	acmeGroup        = cmacme.SchemeGroupVersion.Group
+)

@@ -98,6 +98,7 @@ func printPlan(w io.Writer, rows []job.PlanRow, wide bool) {
 		fmt.Fprintln(tw, line)
 	}
 	_ = tw.Flush()
+	printOrders(w, rows)
 	s := summarize(rows)
 	var parts []string
 	for _, a := range []renew.Action{renew.ActionIssue, renew.ActionRewriteSecret, renew.ActionWait, renew.ActionNone} {
@@ -109,6 +110,57 @@ func printPlan(w io.Writer, rows []job.PlanRow, wide bool) {
 			fmt.Fprintf(w, "warning: %s/%s: %s\n", r.Namespace, r.Name, warn)
 		}
 	}
+}
+
+// printOrders shows, under the table, where each ACME order in flight
+// stands: one line for the order, one per challenge, each ending with the
+// step the next sweep takes.
+func printOrders(w io.Writer, rows []job.PlanRow) {
+	header := false
+	for _, r := range rows {
+		if r.Order == nil {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nACME orders in flight:\n")
+			header = true
+		}
+		fmt.Fprintf(w, "  %s/%s: %s\n", r.Namespace, r.Name, orderLine(r.Order))
+		for _, ch := range r.Order.Challenges {
+			fmt.Fprintf(w, "    %s\n", challengeLine(ch))
+		}
+	}
+}
+
+func orderLine(o *renew.OrderView) string {
+	placed := "placed at the CA"
+	if o.URL == "" {
+		placed = "not placed at the CA yet"
+	}
+	line := fmt.Sprintf("order %s %s, %s", o.Name, o.State, placed)
+	if o.Reason != "" {
+		line += " (" + o.Reason + ")"
+	}
+	return line + "; next step: " + string(o.NextStep)
+}
+
+func challengeLine(ch renew.ChallengeView) string {
+	name := ch.DNSName
+	if ch.Wildcard {
+		name = "*." + name
+	}
+	presented, processing := "not presented", "not processing"
+	if ch.Presented {
+		presented = "presented"
+	}
+	if ch.Processing {
+		processing = "processing"
+	}
+	line := fmt.Sprintf("challenge %s %s for %s: %s, %s, %s; next step: %s", ch.Name, ch.Type, name, dash(string(ch.State)), presented, processing, ch.NextStep)
+	if ch.Reason != "" {
+		line += " (" + ch.Reason + ")"
+	}
+	return line
 }
 
 func stamp(t *time.Time) string {

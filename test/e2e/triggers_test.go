@@ -31,8 +31,11 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	authzv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 
@@ -338,6 +341,136 @@ func TestServeActsOnEachEventType(t *testing.T) {
 	}
 }
 
+// TestServeActsOnACMEOrderAndChallengeEvents: an order left pending (its
+// DNS-01 record not yet seen) is taken to the end by an event about its
+// Order, or about its Challenge: the Certificate it works for is
+// reconciled, and only that one, so another pending order waits for its
+// own event. The Challenge's deletion, once done, concerns nothing.
+func TestServeActsOnACMEOrderAndChallengeEvents(t *testing.T) {
+	for _, kind := range []string{"Order", "Challenge"} {
+		t.Run(kind, func(t *testing.T) {
+			a := newACME(t)
+			a.create(acmeCertificate("web", "web.example.test"))
+			a.create(acmeCertificate("api", "api.example.test"))
+			a.run(stalledOptions(blindDNS(t)))
+			order, challenge := a.orderOf("web")
+			name := order
+			if kind == "Challenge" {
+				name = challenge
+			}
+			url := a.serve(a.acmeOptions)
+			if code := send(t, url, "binary", refEvent("update", "acme.cert-manager.io/v1", kind, a.ns, name)); code != http.StatusOK {
+				t.Fatalf("reply = %d, want 200", code)
+			}
+			a.requireReady("web", 1)
+			if c := a.certificate("api"); c.Status.Revision != nil {
+				t.Fatalf("api was issued by an event about web's %s", kind)
+			}
+			if kind == "Challenge" {
+				if _, err := a.cm.AcmeV1().Challenges(a.ns).Get(a.ctx(), challenge, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+					t.Fatalf("web's Challenge is still there after issuance: %v", err)
+				}
+				if code := send(t, url, "binary", refEvent("delete", "acme.cert-manager.io/v1", kind, a.ns, challenge)); code != http.StatusOK {
+					t.Fatalf("delete reply = %d, want 200", code)
+				}
+			}
+			if _, apiChallenge := a.orderOf("api"); apiChallenge == "" {
+				t.Fatal("api's order moved on without an event of its own")
+			}
+		})
+	}
+}
+
+// TestACMEEventsAsTheManifestServiceAccount: the lookups behind an ACME
+// event (Challenge -> Order -> request -> Certificate) and the work after
+// them need no verb manifests/base does not grant: the binary, as its
+// ServiceAccount, takes a stalled order to the end from a Challenge event.
+// plan, as the same ServiceAccount, still plans when it may not list
+// Orders, and says why it shows none.
+func TestACMEEventsAsTheManifestServiceAccount(t *testing.T) {
+	bin := certsweepBinary(t)
+	a := newACME(t)
+	if _, err := harness.Apply(a.ctx(), a.cp.Config, harness.ApplyOptions{}, baseManifests(t)); err != nil {
+		t.Fatalf("applying manifests/base: %v", err)
+	}
+	a.waitAllowed("certsweep", "certsweep", "get", "acme.cert-manager.io", "challenges")
+	sa := a.cp.ServiceAccountConfig("certsweep", "certsweep")
+	a.create(acmeCertificate("web", "web.example.test"))
+	if rep := a.run(stalledOptions(blindDNS(t))); rep.Waiting != 1 {
+		t.Fatalf("want the order left pending: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	_, challenge := a.orderOf("web")
+
+	code, stdout, stderr := runBinary(t, bin, a.podEnv(sa), "plan")
+	if code != 0 {
+		t.Fatalf("plan as the ServiceAccount: exit %d\n%s", code, stderr)
+	}
+	if a.allowed("certsweep", "certsweep", "list", "acme.cert-manager.io", "orders") {
+		if !strings.Contains(stdout, "ACME orders in flight:") {
+			t.Errorf("plan as the ServiceAccount shows no order:\n%s", stdout)
+		}
+	} else if !strings.Contains(stdout, "warning: "+a.ns+"/web: where the ACME order of request web-1 stands could not be read") {
+		t.Errorf("plan as a ServiceAccount that may not list Orders does not say so:\n%s", stdout)
+	}
+
+	path := writeEventFile(t, refEvent("update", "acme.cert-manager.io/v1", "Challenge", a.ns, challenge))
+	code, _, stderr = runBinary(t, bin, a.podEnv(sa, "CERTSWEEP_EVENT_FILE="+path,
+		"CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS="+a.dns.Addr(), "CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS_ONLY=true"), "run")
+	if code != 0 {
+		t.Fatalf("Challenge event as the ServiceAccount: exit %d\nstderr:\n%s", code, stderr)
+	}
+	requireNoDenials(t, stderr)
+	a.requireReady("web", 1)
+}
+
+// allowed asks the API server whether a ServiceAccount may do verb on
+// resource in the test's namespace.
+func (e *env) allowed(namespace, name, verb, group, resource string) bool {
+	e.t.Helper()
+	out, err := e.kube.AuthorizationV1().SubjectAccessReviews().Create(e.ctx(), &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+		User:               "system:serviceaccount:" + namespace + ":" + name,
+		Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
+		ResourceAttributes: &authzv1.ResourceAttributes{Namespace: e.ns, Verb: verb, Group: group, Resource: resource},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out.Status.Allowed
+}
+
+// orderOf names the Order of cert's only request, and the Order's one
+// Challenge ("" when there is none).
+func (a *acmeSetup) orderOf(cert string) (order, challenge string) {
+	a.t.Helper()
+	crs := a.requests(cert)
+	if len(crs) != 1 {
+		a.t.Fatalf("%s: want one request, got %d", cert, len(crs))
+	}
+	orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	var orderUID types.UID
+	for _, o := range orders.Items {
+		if ref := metav1.GetControllerOf(&o); ref != nil && ref.UID == crs[0].UID {
+			order, orderUID = o.Name, o.UID
+		}
+	}
+	if order == "" {
+		a.t.Fatalf("%s: request %s has no Order", cert, crs[0].Name)
+	}
+	chs, err := a.cm.AcmeV1().Challenges(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	for _, ch := range chs.Items {
+		if ref := metav1.GetControllerOf(&ch); ref != nil && ref.UID == orderUID {
+			challenge = ch.Name
+		}
+	}
+	return order, challenge
+}
+
 // signExternally plays an external issuer's controller: it signs the
 // request's CSR with a throwaway CA and marks the request Issued.
 func (e *env) signExternally(cr *cmapi.CertificateRequest) {
@@ -554,6 +687,31 @@ func TestEventFeedbackLoopGoesQuiet(t *testing.T) {
 	}
 }
 
+// TestEventFeedbackLoopGoesQuietWithACME: the same with an ACME issuer,
+// whose Orders and Challenges are watched too. An order stalled on DNS
+// propagation makes its events and then goes quiet (waiting writes
+// nothing); once the record can be seen, the ping's sweep takes the order
+// on, and the events of its progress end when the Certificate is issued.
+func TestEventFeedbackLoopGoesQuietWithACME(t *testing.T) {
+	a := newACME(t)
+	a.create(acmeCertificate("web", "web.example.test"))
+	stalled := a.serve(stalledOptions(blindDNS(t)))
+	seen := a.feedUntilQuiet(stalled, map[watchedKey]string{})
+	if order, challenge := a.orderOf("web"); order == "" || challenge == "" {
+		t.Fatalf("want an order stalled on its challenge, got order %q challenge %q", order, challenge)
+	}
+	if c := a.certificate("web"); c.Status.Revision != nil {
+		t.Fatal("issued although the DNS-01 record was never seen")
+	}
+
+	url := a.serve(a.acmeOptions)
+	if code := send(t, url, "binary", pingEvent()); code != http.StatusOK {
+		t.Fatalf("ping reply = %d", code)
+	}
+	a.feedUntilQuiet(url, seen)
+	a.requireReady("web", 1)
+}
+
 // feedUntilQuiet sends the events for every change since seen until a
 // round changes nothing, failing if that takes more than a few rounds.
 func (e *env) feedUntilQuiet(url string, seen map[watchedKey]string) map[watchedKey]string {
@@ -607,6 +765,20 @@ func (e *env) watchedObjects() map[watchedKey]string {
 	}
 	for _, o := range issuers.Items {
 		out[watchedKey{"cert-manager.io/v1", "Issuer", o.Name}] = o.ResourceVersion
+	}
+	orders, err := e.cm.AcmeV1().Orders(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, o := range orders.Items {
+		out[watchedKey{"acme.cert-manager.io/v1", "Order", o.Name}] = o.ResourceVersion
+	}
+	challenges, err := e.cm.AcmeV1().Challenges(e.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, o := range challenges.Items {
+		out[watchedKey{"acme.cert-manager.io/v1", "Challenge", o.Name}] = o.ResourceVersion
 	}
 	secrets, err := e.kube.CoreV1().Secrets(e.ns).List(ctx, metav1.ListOptions{
 		LabelSelector: labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"}.String(),

@@ -12,6 +12,10 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
 	"github.com/certsweep/certsweep/test/harness"
@@ -300,7 +304,11 @@ func TestSourcesWatchWhatCertsweepHandles(t *testing.T) {
 			kinds = append(kinds, m["apiVersion"].(string)+" "+kind)
 		}
 		sort.Strings(kinds)
-		want := []string{"cert-manager.io/v1 Certificate", "cert-manager.io/v1 CertificateRequest", "cert-manager.io/v1 ClusterIssuer", "cert-manager.io/v1 Issuer", "v1 Secret"}
+		want := []string{
+			"acme.cert-manager.io/v1 Challenge", "acme.cert-manager.io/v1 Order",
+			"cert-manager.io/v1 Certificate", "cert-manager.io/v1 CertificateRequest", "cert-manager.io/v1 ClusterIssuer", "cert-manager.io/v1 Issuer",
+			"v1 Secret",
+		}
 		if !slices.Equal(kinds, want) {
 			t.Errorf("%s: watched kinds = %q, want %q", v, kinds, want)
 		}
@@ -308,6 +316,62 @@ func TestSourcesWatchWhatCertsweepHandles(t *testing.T) {
 		for _, o := range []*unstructured.Unstructured{src, ping} {
 			if k := nestedString(t, o, "spec", "sink", "ref", "kind"); k != sinkKind {
 				t.Errorf("%s: %s sinks to %s, want %s", v, o.GetKind(), k, sinkKind)
+			}
+		}
+	}
+}
+
+// TestSourceMayWatchWhatItWatches: the ApiServerSource's ServiceAccount
+// is granted get, list and watch on every kind its source watches (an
+// ApiServerSource whose identity cannot watch a kind sends nothing for
+// any), with the kinds mapped to resources by the real API server's
+// discovery, as the source's informers map them.
+func TestSourceMayWatchWhatItWatches(t *testing.T) {
+	cp := harness.Shared(t)
+	disco, err := discovery.NewDiscoveryClientForConfig(cp.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
+	for _, v := range []string{"knative", "knative/broker", "knative/jobsink"} {
+		objs := objects(t, v)
+		src := find(t, objs, "ApiServerSource", "certsweep")
+		sa := nestedString(t, src, "spec", "serviceAccountName")
+		binding := find(t, objs, "ClusterRoleBinding", sa)
+		subjects, _, _ := unstructured.NestedSlice(binding.Object, "subjects")
+		if len(subjects) != 1 || subjects[0].(map[string]any)["name"] != sa || subjects[0].(map[string]any)["namespace"] != src.GetNamespace() {
+			t.Errorf("%s: ClusterRoleBinding %s binds %v, want the ServiceAccount %s/%s", v, sa, subjects, src.GetNamespace(), sa)
+		}
+		role := find(t, objs, "ClusterRole", nestedString(t, binding, "roleRef", "name"))
+		granted := map[string][]string{}
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			m := r.(map[string]any)
+			groups, _, _ := unstructured.NestedStringSlice(m, "apiGroups")
+			resources, _, _ := unstructured.NestedStringSlice(m, "resources")
+			verbs, _, _ := unstructured.NestedStringSlice(m, "verbs")
+			for _, g := range groups {
+				for _, res := range resources {
+					granted[g+"/"+res] = append(granted[g+"/"+res], verbs...)
+				}
+			}
+		}
+		watched, _, _ := unstructured.NestedSlice(src.Object, "spec", "resources")
+		for _, w := range watched {
+			m := w.(map[string]any)
+			gv, err := schema.ParseGroupVersion(m["apiVersion"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mapping, err := mapper.RESTMapping(schema.GroupKind{Group: gv.Group, Kind: m["kind"].(string)}, gv.Version)
+			if err != nil {
+				t.Fatalf("%s: %s %s: %v", v, m["apiVersion"], m["kind"], err)
+			}
+			key := mapping.Resource.Group + "/" + mapping.Resource.Resource
+			for _, verb := range []string{"get", "list", "watch"} {
+				if !slices.Contains(granted[key], verb) {
+					t.Errorf("%s: the source watches %s but %s may not %s %s", v, m["kind"], sa, verb, key)
+				}
 			}
 		}
 	}

@@ -1,0 +1,95 @@
+package triggers
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/certsweep/certsweep/job"
+)
+
+// fakeTarget answers each lookup with the Certificate it was asked about,
+// named after the lookup, and records what was reconciled.
+type fakeTarget struct {
+	asked      []string
+	reconciled []job.ObjectRef
+	swept      bool
+}
+
+func (f *fakeTarget) found(lookup, namespace, name string) ([]job.ObjectRef, error) {
+	f.asked = append(f.asked, fmt.Sprintf("%s %s/%s", lookup, namespace, name))
+	return []job.ObjectRef{{Namespace: namespace, Name: "of-" + name}}, nil
+}
+
+func (f *fakeTarget) CertificatesNamed(_ context.Context, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("named", ns, name)
+}
+func (f *fakeTarget) CertificatesOwningSecret(_ context.Context, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("secret", ns, name)
+}
+func (f *fakeTarget) CertificatesOwningRequest(_ context.Context, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("request", ns, name)
+}
+func (f *fakeTarget) CertificatesOwningOrder(_ context.Context, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("order", ns, name)
+}
+func (f *fakeTarget) CertificatesOwningChallenge(_ context.Context, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("challenge", ns, name)
+}
+func (f *fakeTarget) CertificatesUsingIssuer(_ context.Context, kind, ns, name string) ([]job.ObjectRef, error) {
+	return f.found("issuer "+kind, ns, name)
+}
+func (f *fakeTarget) Run(context.Context) (*job.Report, error) {
+	f.swept = true
+	return &job.Report{}, nil
+}
+func (f *fakeTarget) Reconcile(_ context.Context, refs []job.ObjectRef) (*job.Report, error) {
+	f.reconciled = append(f.reconciled, refs...)
+	return &job.Report{}, nil
+}
+
+// One row per watched kind: which lookup its event asks, and that what the
+// lookup found is reconciled, never a full sweep.
+func TestHandleRoutesEachKind(t *testing.T) {
+	cases := []struct {
+		subject Subject
+		asked   string
+	}{
+		{Subject{Group: "cert-manager.io", Kind: "Certificate", Namespace: "web", Name: "site"}, "named web/site"},
+		{Subject{Kind: "Secret", Namespace: "web", Name: "site-tls"}, "secret web/site-tls"},
+		{Subject{Group: "cert-manager.io", Kind: "CertificateRequest", Namespace: "web", Name: "site-1"}, "request web/site-1"},
+		{Subject{Group: "acme.cert-manager.io", Kind: "Order", Namespace: "web", Name: "site-1-29"}, "order web/site-1-29"},
+		{Subject{Group: "acme.cert-manager.io", Kind: "Challenge", Namespace: "web", Name: "site-1-29-33"}, "challenge web/site-1-29-33"},
+		{Subject{Group: "cert-manager.io", Kind: "Issuer", Namespace: "web", Name: "ca"}, "issuer Issuer web/ca"},
+		{Subject{Group: "cert-manager.io", Kind: "ClusterIssuer", Name: "ca"}, "issuer ClusterIssuer /ca"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.subject.String(), func(t *testing.T) {
+			f := &fakeTarget{}
+			out, err := Handle(context.Background(), f, Request{Subject: &tc.subject})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.asked, []string{tc.asked}) {
+				t.Errorf("asked %q, want %q", f.asked, tc.asked)
+			}
+			want := []job.ObjectRef{{Namespace: tc.subject.Namespace, Name: "of-" + tc.subject.Name}}
+			if f.swept || !reflect.DeepEqual(f.reconciled, want) || !reflect.DeepEqual(out.Refs, want) {
+				t.Errorf("swept %v, reconciled %v, refs %v; want %v reconciled", f.swept, f.reconciled, out.Refs, want)
+			}
+		})
+	}
+}
+
+// An Order or a Challenge of another group (someone else's CRD named the
+// same) is not ours: nothing is looked up.
+func TestHandleIgnoresOrdersOfAnotherGroup(t *testing.T) {
+	for _, kind := range []string{"Order", "Challenge"} {
+		f := &fakeTarget{}
+		out, err := Handle(context.Background(), f, Request{Subject: &Subject{Group: "shop.example.com", Kind: kind, Namespace: "web", Name: "o"}})
+		if err != nil || len(f.asked) != 0 || out.Report != nil {
+			t.Errorf("%s of shop.example.com: err %v, asked %v, report %v", kind, err, f.asked, out.Report)
+		}
+	}
+}
