@@ -90,6 +90,10 @@ type PebbleOptions struct {
 	// StartTimeout bounds the start once the binary is built (the first
 	// build, up to 15 minutes, is not counted); default 1 minute.
 	StartTimeout time.Duration
+	// EABKeys, when set, makes Pebble require external account binding
+	// (RFC 8555 §7.3.4) and accept these key IDs, each with its HMAC key
+	// in base64url, as a commercial CA hands them out.
+	EABKeys map[string]string
 }
 
 // Pebble is a running Pebble ACME server (github.com/letsencrypt/pebble/v2,
@@ -207,7 +211,8 @@ func (p *Pebble) start(ctx context.Context, bin string, opts PebbleOptions, cert
 		"httpPort":                       p.httpPort,
 		"tlsPort":                        p.tlsPort,
 		"ocspResponderURL":               "",
-		"externalAccountBindingRequired": false,
+		"externalAccountBindingRequired": len(opts.EABKeys) > 0,
+		"externalAccountMACKeys":         opts.EABKeys,
 		"retryAfter":                     map[string]int{"authz": 1, "order": 1},
 		"keyAlgorithm":                   "ecdsa",
 		"profiles":                       profiles,
