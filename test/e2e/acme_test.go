@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,5 +409,93 @@ func TestACMERateLimitHonoursRetryAfter(t *testing.T) {
 	a.requireReady("web", 1)
 	if n := proxy.Requests("POST /order-plz"); n != 2 {
 		t.Fatalf("%d newOrder requests in all, want 2 (the refused one and the one that issued)", n)
+	}
+}
+
+// TestACMEOverlappingRunsShareOneOrder: two sweeps run at the same time
+// (a CronJob tick and an event, say) on one ACME Certificate. Between them
+// they make one request, one Order and one order at the CA; whatever one
+// of them leaves, the next run finishes, and the run after writes nothing.
+func TestACMEOverlappingRunsShareOneOrder(t *testing.T) {
+	a := newACME(t)
+	proxy := harness.StartACMEProxy(t, a.pebble)
+	iss, err := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "acme", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.Spec.ACME.Server, iss.Spec.ACME.CABundle = proxy.DirectoryURL(), proxy.CABundle()
+	if _, err := a.cm.CertmanagerV1().Issuers(a.ns).Update(a.ctx(), iss, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Errors are expected: the two conflict on their writes.
+			_, _ = a.sweeper(a.cp.Config, a.acmeOptions).Run(a.ctx())
+		}()
+	}
+	wg.Wait()
+	ready := func() bool {
+		c := condition(a.certificate("web"), cmapi.CertificateConditionReady)
+		return c != nil && c.Status == cmmeta.ConditionTrue
+	}
+	for runs := 0; runs < 5 && !ready(); runs++ {
+		a.advance(10 * time.Minute)
+		a.run(a.acmeOptions)
+	}
+	a.requireReady("web", 1)
+	if n := len(a.requests("web")); n != 1 {
+		t.Fatalf("%d requests for one revision", n)
+	}
+	orders, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil || len(orders.Items) != 1 {
+		t.Fatalf("%d Orders (%v), want 1", len(orders.Items), err)
+	}
+	if n := proxy.Requests("POST /order-plz"); n != 1 {
+		t.Fatalf("%d orders placed at the CA, want 1", n)
+	}
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, a.acmeOptions).Run(a.ctx()); err != nil || counter.Writes() != 0 {
+		t.Fatalf("the run after Ready wrote: %v %v", err, counter.Snapshot().Writes())
+	}
+}
+
+// TestACMEARIWriteConvergesAfterFaults: the status write that records the
+// CA's renewal window may reach the API server and fail at the client. The
+// next run records it (or finds it recorded), renews nothing, and the run
+// after writes nothing.
+func TestACMEARIWriteConvergesAfterFaults(t *testing.T) {
+	a := newACME(t)
+	opts := func(o *job.Options) { a.acmeOptions(o); o.ACMEARI = true }
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	if rep := a.run(opts); rep.Issued != 1 {
+		t.Fatalf("first issuance: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	proxy := harness.StartFaultProxy(t, a.cp, harness.FaultRule{
+		Kind: harness.FaultResetAfterForward, Verbs: []string{"UPDATE"}, Resources: []string{"certificates/status"}, Rate: 1, Max: 1,
+	})
+	if _, err := a.sweeper(proxy.RESTConfig(), opts).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if proxy.Stats().Total() != 1 {
+		t.Fatalf("%d faults injected, want the ARI write's", proxy.Stats().Total())
+	}
+	a.advance(10 * time.Minute)
+	if rep := a.run(opts); rep.Issued != 0 {
+		t.Fatalf("renewed after a lost ARI write: %s", rep.Summary())
+	}
+	if ari := a.certificate("web").Status.ACME.ARI; ari == nil || ari.SuggestedWindow == nil {
+		t.Fatalf("the window was not recorded: %+v", ari)
+	}
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, opts).Run(a.ctx()); err != nil || counter.Writes() != 0 {
+		t.Fatalf("the run after wrote: %v %v", err, counter.Snapshot().Writes())
+	}
+	if n := len(a.requests("web")); n != 1 {
+		t.Fatalf("%d requests", n)
 	}
 }
