@@ -82,8 +82,14 @@ func TestACMEDNS01IssuesInOneRun(t *testing.T) {
 	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != "web.example.test" {
 		t.Fatalf("leaf names %v", leaf.DNSNames)
 	}
-	if life := leaf.NotAfter.Sub(leaf.NotBefore); life > 7*24*time.Hour {
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	if life > 7*24*time.Hour {
 		t.Errorf("the shortlived profile was not used: a %s certificate", life)
+	}
+	// Renewal follows the certificate's real lifetime (two thirds of it,
+	// cert-manager's default), not the spec's 90-day duration.
+	if rt := a.certificate("web").Status.RenewalTime; rt == nil || !rt.Time.Equal(leaf.NotBefore.Add(life*2/3).Truncate(time.Second)) {
+		t.Errorf("renewal time %v, want two thirds into the %s lifetime from %s", rt, life, leaf.NotBefore)
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(a.pebble.RootCAs()) {
