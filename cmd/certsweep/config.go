@@ -78,6 +78,14 @@ func loadConfig() (*config, error) {
 	if !(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1) {
 		return nil, configError{fmt.Errorf("CERTSWEEP_MEMORY_LIMIT_RATIO must be in [0,1] (0: off), got %v", c.MemoryLimitRatio)}
 	}
+	// An ACME wait as long as the deadline would let one slow order hold
+	// the run past the point where the CronJob kills it.
+	if c.ACMEWait <= 0 {
+		return nil, configError{fmt.Errorf("CERTSWEEP_ACME_WAIT must be positive, got %s", c.ACMEWait)}
+	}
+	if c.Deadline > 0 && c.ACMEWait >= c.Deadline {
+		return nil, configError{fmt.Errorf("CERTSWEEP_ACME_WAIT (%s) must be below CERTSWEEP_DEADLINE (%s)", c.ACMEWait, c.Deadline)}
+	}
 	switch c.LogFormat {
 	case "", "text", "json":
 	default:
