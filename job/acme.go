@@ -14,6 +14,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,10 +273,48 @@ func (a *acmeIssuer) pause(ctx context.Context, deadline time.Time) bool {
 	}
 }
 
+// solverSupported reports whether certsweep can answer a challenge of
+// type typ ("http-01", "dns-01") with solver.
+func solverSupported(solver cmacme.ACMEChallengeSolver, typ string) bool {
+	switch typ {
+	case "dns-01":
+		return solver.DNS01 != nil && solver.DNS01.RFC2136 != nil
+	case "http-01":
+		return solver.HTTP01 != nil && solver.HTTP01.Ingress != nil
+	}
+	return false
+}
+
+// unsolvable checks, before an order is placed, that each of its names has
+// a solver certsweep supports, picked as it will be once the CA offers its
+// challenges (every CA offers DNS-01, and HTTP-01 for a name that is not a
+// wildcard). An Issuer whose only fitting solver is one certsweep cannot
+// run (a DNS provider other than rfc2136, gatewayHTTPRoute) is refused
+// without an order the CA would hold for nothing.
+func (a *acmeIssuer) unsolvable(order *cmacme.Order) error {
+	for _, name := range issuance.OrderNames(order) {
+		offered := []string{"http-01", "dns-01"}
+		if strings.HasPrefix(name, "*.") {
+			offered = []string{"dns-01"}
+		}
+		idx, typ := renew.PickSolver(a.spec.Solvers, name, offered, order.Labels)
+		if idx < 0 {
+			return &refusedError{fmt.Errorf("no configured challenge solvers can be used for %q", name)}
+		}
+		if !solverSupported(a.spec.Solvers[idx], typ) {
+			return &refusedError{fmt.Errorf("the solver that fits %q is not supported by certsweep yet (DNS-01 with rfc2136 and HTTP-01 with ingress are); no order was placed", name)}
+		}
+	}
+	return nil
+}
+
 // place asks the CA for the order, within the run's cap on new orders, and
 // records its URL at once: a crash between the two leaves at most one
 // orphaned order at the CA, never finalized.
 func (a *acmeIssuer) place(ctx context.Context, order *cmacme.Order) (*cmacme.Order, error) {
+	if err := a.unsolvable(order); err != nil {
+		return order, err
+	}
 	if !a.orders.takeOrder() {
 		return order, errOrderBudget
 	}
@@ -374,10 +413,7 @@ func (a *acmeIssuer) ensureChallenge(ctx context.Context, order *cmacme.Order, a
 	if idx < 0 {
 		return nil, &refusedError{fmt.Errorf("no configured challenge solvers can be used for %q (the CA offers %v)", domain, offered)}
 	}
-	switch solver := a.spec.Solvers[idx]; {
-	case typ == "dns-01" && solver.DNS01.RFC2136 != nil:
-	case typ == "http-01" && solver.HTTP01.Ingress != nil:
-	default:
+	if !solverSupported(a.spec.Solvers[idx], typ) {
 		return nil, &refusedError{fmt.Errorf("the solver picked for %q is not supported by certsweep yet; DNS-01 with rfc2136 and HTTP-01 with ingress are", domain)}
 	}
 	var picked acme.Challenge

@@ -505,3 +505,27 @@ func TestACMEARIWriteConvergesAfterFaults(t *testing.T) {
 		t.Fatalf("%d requests", n)
 	}
 }
+
+// TestACMEUnsupportedSolverPlacesNoOrder: an Issuer whose only solver is
+// one certsweep cannot run (here Cloudflare DNS-01) fails the request in
+// the issuance class, saying why, without placing an order at the CA.
+func TestACMEUnsupportedSolverPlacesNoOrder(t *testing.T) {
+	a := newACME(t, func(s *cmacme.ACMEIssuer) {
+		s.Solvers = []cmacme.ACMEChallengeSolver{{DNS01: &cmacme.ACMEChallengeSolverDNS01{Cloudflare: &cmacme.ACMEIssuerDNS01ProviderCloudflare{
+			APIToken: &cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "cloudflare"}, Key: "token"},
+		}}}}
+	})
+	proxy := harness.StartACMEProxy(t, a.pebble)
+	a.updateIssuer(func(s *cmacme.ACMEIssuer) { s.Server, s.CABundle = proxy.DirectoryURL(), proxy.CABundle() })
+	a.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	if rep := a.run(a.acmeOptions); rep.Failed != 1 {
+		t.Fatalf("want the request failed: %s %+v", rep.Summary(), rep.Outcomes)
+	}
+	crt := a.certificate("web")
+	if c := condition(crt, cmapi.CertificateConditionIssuing); c == nil || !strings.Contains(c.Message, "not supported by certsweep") || crt.Annotations[renew.AnnotationFailureClass] != "issuance" {
+		t.Fatalf("Issuing %+v, annotations %v", c, crt.Annotations)
+	}
+	if n := proxy.Requests("POST /order-plz"); n != 0 {
+		t.Fatalf("%d orders placed at the CA for an issuer that cannot solve them", n)
+	}
+}
