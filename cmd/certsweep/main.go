@@ -21,6 +21,9 @@ Usage:
   certsweep renew NAME... | --all [flags]
                                  mark Certificates for reissue, as cmctl renew does
   certsweep serve                handle CloudEvents (Knative) on $PORT
+  certsweep status NAME [-n NS] [-o text|json]
+                                 one Certificate: conditions, Secret, requests,
+                                 retry window, what a sweep would do, events
   certsweep solve-http01 [flags] serve one HTTP-01 answer (the solver Pod's process)
   certsweep help                 show this text
 
@@ -60,6 +63,8 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPlan(ctx, args[1:], stdout, stderr)
 	case "renew":
 		err = cmdRenew(ctx, args[1:], stdout, stderr)
+	case "status":
+		err = cmdStatus(ctx, args[1:], stdout, stderr)
 	case "solve-http01":
 		err = cmdSolveHTTP01(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
