@@ -120,11 +120,18 @@ func BuildChallenge(order *cmacme.Order, authz cmacme.ACMEAuthorization, ch cmac
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            name,
 			Namespace:       order.Namespace,
+			Labels:          map[string]string{ChallengeOrderLabel: order.Name},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(order, cmacme.SchemeGroupVersion.WithKind("Order"))},
 		},
 		Spec: spec,
 	}, nil
 }
+
+// ChallengeOrderLabel names a Challenge's Order, so that a final order's
+// leftover Challenges are found with a LIST scoped to that order rather
+// than one of every Challenge in the namespace (cert-manager has no such
+// label; an Order's name is a valid label value by construction).
+const ChallengeOrderLabel = "certsweep.io/order"
 
 // hashedName is prefix, cut to 52 characters, "-" and the decimal FNV-32
 // hash of obj's JSON: at most 63 characters, a valid label, and the same

@@ -12,6 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/certsweep/certsweep/issuance"
 )
 
 func (s *Sweeper) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
@@ -87,10 +90,11 @@ func (s *Sweeper) getIngress(ctx context.Context, namespace, name string) (*netw
 	return s.kube.NetworkingV1().Ingresses(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// listChallenges is the Challenges controlled by order, from one LIST of
-// its namespace (only when an order is final, so once per issuance).
+// listChallenges is the Challenges controlled by order, from one LIST
+// scoped by its label (only when an order is final, so once per issuance).
 func (s *Sweeper) listChallenges(ctx context.Context, order *cmacme.Order) ([]cmacme.Challenge, error) {
-	list, err := s.cm.AcmeV1().Challenges(order.Namespace).List(ctx, metav1.ListOptions{})
+	sel := labels.SelectorFromSet(labels.Set{issuance.ChallengeOrderLabel: order.Name}).String()
+	list, err := s.cm.AcmeV1().Challenges(order.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, fmt.Errorf("listing challenges in %s: %w", order.Namespace, err)
 	}
