@@ -10,6 +10,12 @@
 //   - mixed: 2% of the Certificates get a spec change, and one sweep
 //     reissues exactly those.
 //
+// Then, on one more fresh control plane with BIND 9 and Pebble (acme.go):
+//   - acme: -acme-size Certificates of an ACME Issuer, DNS-01 through
+//     RFC 2136, swept until Ready and then until a run writes nothing,
+//     counting the requests to the API server and to the CA. -acme-only
+//     runs just this and rewrites only its section of the report.
+//
 // It is a benchmark, not a test: it asserts nothing about time, and records
 // what it measured together with how.
 package main
@@ -44,6 +50,11 @@ type config struct {
 	plot     string
 	env      []string
 	floorMax int
+
+	acmeSize    int           // Certificates in the ACME scenario; 0: skip it
+	acmeOnly    bool          // run only the ACME scenario
+	acmeWait    time.Duration // CERTSWEEP_ACME_WAIT of its runs
+	acmeMaxRuns int           // runs allowed to get every ACME Certificate Ready
 }
 
 func main() {
@@ -58,8 +69,29 @@ func main() {
 	flag.StringVar(&cfg.plot, "plot", "docs/performance.png", "growth plot to write (empty: none)")
 	flag.IntVar(&cfg.floorMax, "write-floor-max", 5000, "measure the issuance write floor at sizes up to this")
 	flag.StringVar(&env, "env", "", "extra CERTSWEEP_* settings for the measured runs, comma-separated K=V")
+	flag.IntVar(&cfg.acmeSize, "acme-size", 100, "Certificates issued through ACME (Pebble, DNS-01 via BIND 9); 0: skip the ACME scenario")
+	flag.BoolVar(&cfg.acmeOnly, "acme-only", false, "run only the ACME scenario and replace only its section of the report")
+	flag.DurationVar(&cfg.acmeWait, "acme-wait", 60*time.Second, "CERTSWEEP_ACME_WAIT of the ACME runs")
+	flag.IntVar(&cfg.acmeMaxRuns, "acme-max-runs", 10, "runs allowed to get every ACME Certificate Ready")
+	flag.StringVar(&logDir, "logs", "", "keep the log of every certsweep run in this directory (run-NNN.log)")
 	flag.Parse()
+	if logDir != "" {
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+	}
+	if cfg.acmeOnly {
+		sizes = ""
+		if cfg.acmeSize <= 0 {
+			fmt.Fprintln(os.Stderr, "bench: -acme-only needs -acme-size > 0")
+			os.Exit(2)
+		}
+	}
 	for _, s := range strings.Split(sizes, ",") {
+		if strings.TrimSpace(s) == "" && cfg.acmeOnly {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			fmt.Fprintf(os.Stderr, "bench: bad size %q\n", s)
@@ -110,9 +142,14 @@ type results struct {
 	Micro       string
 	Env         []string
 	Repeats     int
+	ACME        *acmeResult // nil: not measured
+	ACMEErr     error       // why the ACME scenario stopped short
 }
 
 func bench(ctx context.Context, cfg config) error {
+	if cfg.acmeOnly {
+		return benchACMEOnly(ctx, cfg)
+	}
 	res := results{Started: time.Now(), Env: cfg.env, Repeats: cfg.repeats}
 	info, err := os.Stat(cfg.binary)
 	if err != nil {
@@ -141,7 +178,14 @@ func bench(ctx context.Context, cfg config) error {
 		res.Machine = m
 		res.Sizes = append(res.Sizes, r)
 	}
+	if cfg.acmeSize > 0 {
+		a, err := benchACME(ctx, cfg)
+		res.ACME, res.ACMEErr = &a, err
+	}
 	printTable(os.Stdout, res)
+	if res.ACME != nil {
+		printACME(os.Stdout, *res.ACME)
+	}
 	if cfg.plot != "" {
 		if err := plot.WritePNG(cfg.plot, "certsweep growth: "+res.Machine.summary(), growthSeries(res)); err != nil {
 			return err
@@ -153,6 +197,26 @@ func bench(ctx context.Context, cfg config) error {
 			return err
 		}
 		fmt.Println("wrote", cfg.out)
+	}
+	if res.ACMEErr != nil {
+		return fmt.Errorf("ACME scenario: %w", res.ACMEErr)
+	}
+	return nil
+}
+
+// benchACMEOnly runs only the ACME scenario and replaces the ACME section
+// of an existing report (or writes a report of that section alone).
+func benchACMEOnly(ctx context.Context, cfg config) error {
+	a, err := benchACME(ctx, cfg)
+	printACME(os.Stdout, a)
+	if cfg.out != "" && (err == nil || len(a.ToReady) > 0) {
+		if werr := mergeACMEReport(cfg.out, a, err); werr != nil {
+			return werr
+		}
+		fmt.Println("wrote the ACME section of", cfg.out)
+	}
+	if err != nil {
+		return fmt.Errorf("ACME scenario: %w", err)
 	}
 	return nil
 }

@@ -94,11 +94,39 @@ func (r requestCounts) String() string {
 var watchedResources = map[string]bool{
 	"certificates": true, "certificaterequests": true, "secrets": true,
 	"events": true, "issuers": true, "clusterissuers": true,
+	"orders": true, "challenges": true,
 }
 
 // scrapeRequests reads apiserver_request_total from the API server's
 // metrics, so requests are counted where they arrive, not by our client.
 func scrapeRequests(ctx context.Context, kube kubernetes.Interface) (requestCounts, error) {
+	return scrapeRequestsBy(ctx, kube, func(labels map[string]string) string {
+		key := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		return key
+	})
+}
+
+// scrapeErrorAnswers is scrapeRequests for the requests the API server
+// answered with something other than 2xx, by "VERB resource[/sub] code".
+func scrapeErrorAnswers(ctx context.Context, kube kubernetes.Interface) (requestCounts, error) {
+	return scrapeRequestsBy(ctx, kube, func(labels map[string]string) string {
+		if strings.HasPrefix(labels["code"], "2") {
+			return ""
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if sub := labels["subresource"]; sub != "" {
+			key += "/" + sub
+		}
+		return key + " " + labels["code"]
+	})
+}
+
+// scrapeRequestsBy adds up apiserver_request_total of certsweep's
+// resources by key(labels); an empty key leaves the series out.
+func scrapeRequestsBy(ctx context.Context, kube kubernetes.Interface, key func(map[string]string) string) (requestCounts, error) {
 	raw, err := kube.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading API server metrics: %w", err)
@@ -123,11 +151,9 @@ func scrapeRequests(ctx context.Context, kube kubernetes.Interface) (requestCoun
 		if !watchedResources[labels["resource"]] {
 			continue
 		}
-		key := labels["verb"] + " " + labels["resource"]
-		if sub := labels["subresource"]; sub != "" {
-			key += "/" + sub
+		if k := key(labels); k != "" {
+			counts[k] += int(value)
 		}
-		counts[key] += int(value)
 	}
 	return counts, sc.Err()
 }
@@ -182,6 +208,13 @@ func serverCPU(cp *harness.ControlPlane) (time.Duration, error) {
 	return a + b, err
 }
 
+// logDir, when set (-logs), keeps the log of every certsweep run there,
+// numbered by runCount.
+var (
+	logDir   string
+	runCount int
+)
+
 // sweep runs the certsweep binary once, as the CronJob's pod would, and
 // measures it from outside: wall time, CPU and peak RSS from the kernel's
 // accounting, requests from the API server.
@@ -195,12 +228,16 @@ func sweep(ctx context.Context, cp *harness.ControlPlane, kube kubernetes.Interf
 		return run{}, err
 	}
 	var stdout, stderr bytes.Buffer
+	runCount++
 	cmd := exec.CommandContext(ctx, binary, "run")
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig, "CERTSWEEP_LOG_FORMAT=json", "CERTSWEEP_LOG_LEVEL=debug"), env...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err = cmd.Run()
 	wall := time.Since(start)
+	if logDir != "" {
+		_ = os.WriteFile(filepath.Join(logDir, fmt.Sprintf("run-%03d.log", runCount)), stderr.Bytes(), 0o644)
+	}
 	if err != nil {
 		return run{}, fmt.Errorf("certsweep run: %w: %s", err, lastLines(stderr.String(), 5))
 	}

@@ -169,8 +169,11 @@ func writeReport(path, plotPath string, res results) error {
 	p("Requests of the largest no-op run: `%s`.\n\n", res.Sizes[len(res.Sizes)-1].Noop.Requests)
 
 	writeFit(p, res)
-	p("%s", designNotes)
+	p("%s\n", designNotes)
 
+	if res.ACME != nil {
+		p("%s\n", strings.TrimRight(acmeSection(*res.ACME, res.ACMEErr), "\n"))
+	}
 	if res.Micro != "" {
 		p("## Hot paths (Go benchmarks)\n\n")
 		p("`go test -run '^$' -bench . -benchtime 200ms ./renew/ ./issuance/`, from the same `make bench`:\n\n```\n%s\n```\n", strings.TrimSpace(res.Micro))

@@ -94,6 +94,13 @@ func newCA(commonName string) (*ecdsa.PrivateKey, []byte, error) {
 // seedCertificates creates n ECDSA P-256 Certificates of the CA issuer with
 // concurrent client creates.
 func seedCertificates(ctx context.Context, cm cmclient.Interface, n int) error {
+	return seedCertificatesOf(ctx, cm, n, "ca", "bench.example")
+}
+
+// seedCertificatesOf creates n ECDSA P-256 Certificates of the Issuer
+// named issuer, each for one name <certificate>.<domain>, with concurrent
+// client creates.
+func seedCertificatesOf(ctx context.Context, cm cmclient.Interface, n int, issuer, domain string) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(seedWorkers)
 	for i := range n {
@@ -103,9 +110,9 @@ func seedCertificates(ctx context.Context, cm cmclient.Interface, n int) error {
 				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNamespace},
 				Spec: cmapi.CertificateSpec{
 					SecretName: name + "-tls",
-					DNSNames:   []string{name + ".bench.example"},
+					DNSNames:   []string{name + "." + domain},
 					PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256},
-					IssuerRef:  cmmeta.IssuerReference{Name: "ca", Kind: cmapi.IssuerKind, Group: "cert-manager.io"},
+					IssuerRef:  cmmeta.IssuerReference{Name: issuer, Kind: cmapi.IssuerKind, Group: "cert-manager.io"},
 				},
 			}
 			if _, err := cm.CertmanagerV1().Certificates(benchNamespace).Create(ctx, crt, metav1.CreateOptions{}); err != nil {

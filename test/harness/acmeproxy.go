@@ -1,9 +1,12 @@
 package harness
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -33,21 +36,69 @@ type ACMEFault struct {
 }
 
 // ACMEProxy stands between an ACME client and Pebble on its own loopback
-// HTTPS port, counting requests and injecting faults. It passes the Host
-// header through, so Pebble names every URL (directory, orders, nonces)
-// after the proxy and the client never talks to Pebble directly; Pebble's
-// check of each JWS "url" against the request still holds.
+// HTTPS port, counting requests and their answers and injecting faults. It
+// passes the Host header through, so Pebble names every URL (directory,
+// orders, nonces) after the proxy and the client never talks to Pebble
+// directly; Pebble's check of each JWS "url" against the request still
+// holds.
 type ACMEProxy struct {
 	srv   *http.Server
 	addr  string
 	caPEM []byte
 
-	mu       sync.Mutex
-	faults   []ACMEFault
-	injected []int
-	requests map[string]int // "METHOD /path-without-ids" → count
-	total    int
+	mu        sync.Mutex
+	faults    []ACMEFault
+	injected  []int
+	requests  map[string]int // "METHOD /path-without-ids" → count
+	total     int
+	responses map[ACMEResponse]int
 }
+
+// ACMEResponse is a kind of answer the proxy gave, Pebble's or a fault.
+type ACMEResponse struct {
+	// Method and Endpoint are the request's, Endpoint as in Requests: the
+	// path's first segment ("/order-plz").
+	Method   string
+	Endpoint string
+	// Status is the HTTP status code; 502 when Pebble could not be reached.
+	Status int
+	// Problem is the type of an RFC 8555 problem document answered
+	// (application/problem+json), without "urn:ietf:params:acme:error:"
+	// ("badNonce", "rateLimited"); "" when the answer is no problem document.
+	Problem string
+}
+
+// Resource is the RFC 8555 name of the endpoint ("newOrder" for
+// "/order-plz"), or the endpoint itself if Pebble's paths have no such
+// name.
+func (r ACMEResponse) Resource() string {
+	if name, ok := pebbleResources[r.Endpoint]; ok {
+		return name
+	}
+	return r.Endpoint
+}
+
+// pebbleResources names Pebble's ACME endpoints (wfe/wfe.go) by their RFC
+// 8555 (and ARI) resource.
+var pebbleResources = map[string]string{
+	"/dir":                    "directory",
+	"/nonce-plz":              "newNonce",
+	"/sign-me-up":             "newAccount",
+	"/my-account":             "account",
+	"/order-plz":              "newOrder",
+	"/my-order":               "order",
+	"/finalize-order":         "finalize",
+	"/authZ":                  "authz",
+	"/chalZ":                  "challenge",
+	"/certZ":                  "certificate",
+	"/draft-ietf-acme-ari-03": "renewalInfo",
+	"/revoke-cert":            "revokeCert",
+	"/rollover-account-key":   "keyChange",
+	"/list-orderz":            "orders",
+}
+
+// acmeErrorPrefix starts the type of every ACME problem document.
+const acmeErrorPrefix = "urn:ietf:params:acme:error:"
 
 // StartACMEProxy starts a proxy in front of p with the given faults.
 func StartACMEProxy(t testing.TB, p *Pebble, faults ...ACMEFault) *ACMEProxy {
@@ -68,25 +119,34 @@ func StartACMEProxy(t testing.TB, p *Pebble, faults ...ACMEFault) *ACMEProxy {
 	if err != nil {
 		t.Fatalf("acme proxy: listen: %v", err)
 	}
-	px := &ACMEProxy{addr: ln.Addr().String(), caPEM: caPEM, requests: map[string]int{}}
+	px := &ACMEProxy{addr: ln.Addr().String(), caPEM: caPEM, requests: map[string]int{}, responses: map[ACMEResponse]int{}}
 	px.SetFaults(faults...)
+	// Pebble's client's transport, but keeping as many connections open as
+	// a client with many orders in flight makes.
+	transport := p.HTTPClient().Transport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 64
 	upstream := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(&url.URL{Scheme: target.Scheme, Host: target.Host})
 			r.Out.Host = r.In.Host // Pebble builds its URLs from Host
 		},
-		Transport: p.HTTPClient().Transport,
+		Transport: transport,
 	}
 	px.srv = &http.Server{
 		Handler:   http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { px.serve(w, r, upstream) }),
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 	}
 	go func() { _ = px.srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = px.srv.Close() })
+	t.Cleanup(func() {
+		_ = px.srv.Close()
+		transport.CloseIdleConnections()
+	})
 	return px
 }
 
-func (px *ACMEProxy) serve(w http.ResponseWriter, r *http.Request, upstream http.Handler) {
+func (px *ACMEProxy) serve(rw http.ResponseWriter, r *http.Request, upstream http.Handler) {
+	w := &answer{ResponseWriter: rw}
+	defer px.record(r, w) // also when the ReverseProxy aborts a copy by panicking
 	if f, ok := px.match(r); ok {
 		w.Header().Set("Content-Type", "application/problem+json")
 		if f.RetryAfter > 0 {
@@ -94,7 +154,7 @@ func (px *ACMEProxy) serve(w http.ResponseWriter, r *http.Request, upstream http
 		}
 		w.WriteHeader(f.Status)
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"type": "urn:ietf:params:acme:error:" + f.ProblemType, "detail": f.Detail, "status": f.Status,
+			"type": acmeErrorPrefix + f.ProblemType, "detail": f.Detail, "status": f.Status,
 		})
 		return
 	}
@@ -114,6 +174,85 @@ func (px *ACMEProxy) match(r *http.Request) (ACMEFault, bool) {
 		}
 	}
 	return ACMEFault{}, false
+}
+
+// record counts the answer a gave to r.
+func (px *ACMEProxy) record(r *http.Request, a *answer) {
+	resp := ACMEResponse{Method: r.Method, Endpoint: pathKind(r.URL.Path), Status: a.status}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK // nothing written: net/http answers 200
+	}
+	if a.isProblem {
+		resp.Problem = problemType(a.body)
+	}
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	px.responses[resp]++
+}
+
+// maxProblemBody bounds how much of a problem document the proxy reads
+// for its type; bodies of other answers are not kept at all.
+const maxProblemBody = 16 << 10
+
+// answer is the ResponseWriter of one request, noting the status and the
+// start of the body of a problem document on its way to the client.
+type answer struct {
+	http.ResponseWriter
+	status    int
+	isProblem bool
+	body      []byte
+}
+
+func (a *answer) WriteHeader(code int) {
+	if a.status == 0 && code >= 200 { // 1xx are informational, not the answer
+		a.status = code
+		mt, _, _ := mime.ParseMediaType(a.Header().Get("Content-Type"))
+		a.isProblem = mt == "application/problem+json"
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answer) Write(b []byte) (int, error) {
+	if a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	if a.isProblem && len(a.body) < maxProblemBody {
+		a.body = append(a.body, b[:min(len(b), maxProblemBody-len(a.body))]...)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController (the ReverseProxy's flushes) reach
+// the connection's writer.
+func (a *answer) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// problemType is the ACME problem type of a problem document ("badNonce"),
+// the type in full if it is not an ACME one, or "" if there is none. It
+// reads the document up to its "type" member, which a document cut short
+// at maxProblemBody still has if that member comes first (Pebble's does).
+func problemType(doc []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key == "type" {
+			var typ string
+			if dec.Decode(&typ) != nil {
+				return ""
+			}
+			return strings.TrimPrefix(typ, acmeErrorPrefix)
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // pathKind is a path without its object IDs: Pebble's paths are
@@ -162,4 +301,12 @@ func (px *ACMEProxy) Injected() int {
 		n += c
 	}
 	return n
+}
+
+// Responses counts the answers the proxy has given by kind, faults
+// included; the map is a copy.
+func (px *ACMEProxy) Responses() map[ACMEResponse]int {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	return maps.Clone(px.responses)
 }
