@@ -223,12 +223,12 @@ func TestCASignFailures(t *testing.T) {
 		{
 			name:    "garbage tls.key",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": withData("tls.key", []byte("junk"))}},
-			check:   notReady("SecretInvalidData", "tls.key: error decoding private key PEM block: no PEM data found"),
+			check:   notReady("SecretInvalidData", "tls.key: error decoding private key PEM block: no PEM data was found in given input"),
 		},
 		{
 			name:    "garbage tls.crt",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": withData("tls.crt", []byte("junk"))}},
-			check:   notReady("SecretInvalidData", "tls.crt: error decoding certificate PEM block: no CERTIFICATE block found"),
+			check:   notReady("SecretInvalidData", "tls.crt: error decoding certificate PEM block: no valid certificates found"),
 		},
 		{
 			name:    "garbage ca.crt",
@@ -256,7 +256,7 @@ func TestCASignFailures(t *testing.T) {
 			name:    "unusable CSR",
 			secrets: &fakeSecrets{secrets: map[string]*corev1.Secret{"cert-manager/ca": good}},
 			mutate:  func(cr *cmapi.CertificateRequest) { cr.Spec.Request = []byte("junk") },
-			check:   failedWith("SigningError", "Error generating certificate template: error decoding certificate request PEM block: no PEM data found"),
+			check:   failedWith("SigningError", "Error generating certificate template: error decoding certificate request PEM block: no PEM data was found in given input"),
 		},
 		{
 			name: "chain cannot be built",
@@ -331,9 +331,9 @@ func TestCheckCA(t *testing.T) {
 		{"valid", good, true, "KeyPairVerified", "Signing CA verified"},
 		{"nil secret", nil, false, "ErrGetKeyPair", "Error getting keypair for CA issuer: secret not found"},
 		{"no certificate", with("tls.crt", nil), false, "ErrGetKeyPair", `Error getting keypair for CA issuer: no data for "tls.crt" in secret cert-manager/ca`},
-		{"bad certificate", with("tls.crt", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.crt in secret cert-manager/ca: error decoding certificate PEM block: no CERTIFICATE block found"},
+		{"bad certificate", with("tls.crt", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.crt in secret cert-manager/ca: error decoding certificate PEM block: no valid certificates found"},
 		{"no key", with("tls.key", nil), false, "ErrGetKeyPair", `Error getting keypair for CA issuer: no data for "tls.key" in secret cert-manager/ca`},
-		{"bad key", with("tls.key", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.key in secret cert-manager/ca: error decoding private key PEM block: no PEM data found"},
+		{"bad key", with("tls.key", []byte("junk")), false, "ErrGetKeyPair", "Error getting keypair for CA issuer: tls.key in secret cert-manager/ca: error decoding private key PEM block: no PEM data was found in given input"},
 		{"key of another certificate", caSecret(t, ecKey(t), []*x509.Certificate{root}, nil), false, "ErrInvalidKeyPair", "Error getting keypair for CA issuer: the private key does not match the certificate"},
 		{"not a CA", caSecret(t, leafKey, []*x509.Certificate{leaf}, nil), false, "ErrInvalidKeyPair", "Error getting keypair for CA issuer: certificate is not a CA"},
 	}

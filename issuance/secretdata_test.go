@@ -44,7 +44,7 @@ func TestVerifyIssued(t *testing.T) {
 		{name: "good at the last second", cert: res.Certificate, csr: cr.Spec.Request, now: testNow.Add(90 * 24 * time.Hour)},
 		{
 			name: "undecodable", cert: []byte("junk"), csr: cr.Spec.Request, now: testNow,
-			wantReason: "InvalidCertificate", wantMessage: "Issuer returned an invalid certificate: failed to decode: error decoding certificate PEM block: no CERTIFICATE block found",
+			wantReason: "InvalidCertificate", wantMessage: "Issuer returned an invalid certificate: failed to decode: error decoding certificate PEM block: no valid certificates found",
 		},
 		{
 			name: "another key", cert: res.Certificate, csr: otherCR.Spec.Request, now: testNow,

@@ -27,16 +27,16 @@ func TestDecodeSecret(t *testing.T) {
 		{name: "Ed25519 PKCS#8", key: keyPEM(t, ed()), cert: certPEM(t, ed(), nil), wantKey: true, wantLeaf: true, wantChainN: 1},
 		{name: "chain: leaf first", key: keyPEM(t, rsa2048()), cert: append(slicesClone(rsaCert), certPEM(t, ecP256(), nil)...), wantKey: true, wantLeaf: true, wantChainN: 2},
 		{name: "missing parts are not errors", wantChainN: 0},
-		{name: "not PEM", key: []byte("garbage"), cert: []byte("garbage"), keyErr: "no PEM data found", certErr: "no CERTIFICATE block found"},
+		{name: "not PEM", key: []byte("garbage"), cert: []byte("garbage"), keyErr: "no PEM data was found in given input", certErr: "no valid certificates found"},
 		{
 			name:   "unknown key block",
 			key:    pem.EncodeToMemory(&pem.Block{Type: "DSA PRIVATE KEY", Bytes: []byte{1, 2, 3}}),
-			keyErr: `unknown private key type: "DSA PRIVATE KEY"`,
+			keyErr: "unknown private key type: DSA PRIVATE KEY",
 		},
 		{
 			name:   "encrypted key",
 			key:    pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: []byte{1}}),
-			keyErr: "encrypted keys are not supported",
+			keyErr: "error parsing rsa private key",
 		},
 		{
 			name:   "PKCS#1 label on a PKCS#8 body",
@@ -46,12 +46,12 @@ func TestDecodeSecret(t *testing.T) {
 		{
 			name:    "truncated certificate DER",
 			cert:    truncatedDER(rsaCert),
-			certErr: "error parsing certificate 1 of chain",
+			certErr: "error parsing X.509 certificate",
 		},
 		{
 			name:    "too large",
 			cert:    bytes.Repeat([]byte("A"), pki.MaxCertPEMBytes+1),
-			certErr: "more than the",
+			certErr: "larger than the maximum",
 		},
 	}
 	for _, tt := range tests {

@@ -13,21 +13,15 @@ import (
 // so the two can never disagree about what "right" is.
 
 // OutputFormatDER is the value of key.der (format DER): the DER bytes of
-// the private key block of keyPEM, in whichever encoding tls.key uses
-// (PKCS#1, SEC 1 or PKCS#8). A leading "EC PARAMETERS" block is skipped, as
-// DecodePrivateKey skips it. Nil when keyPEM holds no PEM block.
+// the first PEM block of keyPEM, in whichever encoding tls.key uses (PKCS#1,
+// SEC 1 or PKCS#8), as cert-manager takes them. Nil when keyPEM holds no PEM
+// block.
 func OutputFormatDER(keyPEM []byte) []byte {
-	rest := keyPEM
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil
-		}
-		if block.Type != pemTypeECParameters {
-			return block.Bytes
-		}
+	block, _ := pem.Decode(keyPEM)
+	if block == nil {
+		return nil
 	}
+	return block.Bytes
 }
 
 // OutputFormatCombinedPEM is the value of tls-combined.pem (format

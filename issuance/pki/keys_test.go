@@ -161,11 +161,11 @@ func TestDecodePrivateKeyErrors(t *testing.T) {
 		// One decoder serves renew/ and issuance/ since the two were
 		// merged; its messages are cert-manager's, which users see in
 		// conditions.
-		{"empty", nil, "no PEM data found"},
-		{"garbage", []byte("not a key at all"), "no PEM data found"},
+		{"empty", nil, "no PEM data was found in given input"},
+		{"garbage", []byte("not a key at all"), "no PEM data was found in given input"},
 		{"truncated PKCS#8", truncated, "error parsing pkcs#8 private key"},
 		{"PKCS#8 labelled as PKCS#1", wrongType, "error parsing rsa private key"},
-		{"certificate block", certBlock, `unknown private key type: "CERTIFICATE"`},
+		{"certificate block", certBlock, "unknown private key type: CERTIFICATE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,16 +192,24 @@ func assertNoKeyMaterial(t *testing.T, msg string, der []byte) {
 	}
 }
 
-func TestDecodePrivateKeySkipsECParameters(t *testing.T) {
+// TestDecodePrivateKeyReadsTheFirstBlock: only the first PEM block is read,
+// as cert-manager reads it, so `openssl ecparam -genkey` output (parameters,
+// then the key) is refused, while headers on a key are ignored.
+func TestDecodePrivateKeyReadsTheFirstBlock(t *testing.T) {
 	key := ecKey(t)
 	sec1, err := EncodePrivateKey(key, cmapi.PKCS1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	params := pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}})
-	decoded, err := DecodePrivateKey(append(params, sec1...))
+	if _, err := DecodePrivateKey(append(params, sec1...)); err == nil || err.Error() != "unknown private key type: EC PARAMETERS" {
+		t.Errorf("parameters first: error = %v", err)
+	}
+	block, _ := pem.Decode(sec1)
+	block.Headers = map[string]string{"Comment": "made by hand"}
+	decoded, err := DecodePrivateKey(pem.EncodeToMemory(block))
 	if err != nil {
-		t.Fatalf("DecodePrivateKey: %v", err)
+		t.Fatalf("key with a header: %v", err)
 	}
 	if !samePublicKey(decoded.Public(), key.Public()) {
 		t.Errorf("decoded key differs")

@@ -373,7 +373,7 @@ func TestOutputFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: pemTypeECPrivateKey, Bytes: ecDER})
-	withParams := append(pem.EncodeToMemory(&pem.Block{Type: pemTypeECParameters, Bytes: []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}}), keyPEM...)
+	withParams := append(pem.EncodeToMemory(&pem.Block{Type: "EC PARAMETERS", Bytes: []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}}), keyPEM...)
 	certPEM := []byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n")
 	tests := []struct {
 		name    string
@@ -384,8 +384,10 @@ func TestOutputFormats(t *testing.T) {
 		{name: "none", keyPEM: keyPEM, want: map[string][]byte{}},
 		{name: "DER", formats: []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatDER}}, keyPEM: keyPEM,
 			want: map[string][]byte{"key.der": ecDER}},
-		{name: "DER skips EC PARAMETERS", formats: []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatDER}}, keyPEM: withParams,
-			want: map[string][]byte{"key.der": ecDER}},
+		// The first block, as cert-manager takes it (such a tls.key is
+		// refused by DecodePrivateKey, so it is never written).
+		{name: "DER of the first block", formats: []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatDER}}, keyPEM: withParams,
+			want: map[string][]byte{"key.der": {6, 8, 42, 134, 72, 206, 61, 3, 1, 7}}},
 		{name: "CombinedPEM is key, newline, chain", formats: []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatCombinedPEM}}, keyPEM: keyPEM,
 			want: map[string][]byte{"tls-combined.pem": append(append(append([]byte{}, keyPEM...), '\n'), certPEM...)}},
 		{name: "both", formats: []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatCombinedPEM}, {Type: cmapi.CertificateOutputFormatDER}}, keyPEM: keyPEM,

@@ -18,69 +18,67 @@ import (
 const (
 	PEMTypeCertificate        = "CERTIFICATE"
 	PEMTypeCertificateRequest = "CERTIFICATE REQUEST"
-	pemTypeNewCSR             = "NEW CERTIFICATE REQUEST" // older tools' name for the same block
-	pemTypeRSAPrivateKey      = "RSA PRIVATE KEY"         // PKCS#1
-	pemTypeECPrivateKey       = "EC PRIVATE KEY"          // SEC 1
-	pemTypePKCS8PrivateKey    = "PRIVATE KEY"             // PKCS#8
-	pemTypeECParameters       = "EC PARAMETERS"           // written by `openssl ecparam -genkey` before the key
+	pemTypeRSAPrivateKey      = "RSA PRIVATE KEY" // PKCS#1
+	pemTypeECPrivateKey       = "EC PRIVATE KEY"  // SEC 1
+	pemTypePKCS8PrivateKey    = "PRIVATE KEY"     // PKCS#8
 )
 
 // Size limits keep a hostile or corrupted object from costing much time or
-// memory. They are far above anything a real key or chain needs (an
-// 8192-bit RSA key is ~6.5 KiB of PEM; a long chain is a few tens of KiB).
+// memory. They are cert-manager's defaults (internal/pem), so that the same
+// Secret is judged the same way by both: a private key of at most 13,000
+// bytes of PEM, a CSR of at most 36,500, and a certificate chain (a Secret's
+// tls.crt, what an issuer returns, a CA's certificates) of at most 330,000.
 const (
-	MaxKeyPEMBytes  = 64 << 10
-	MaxCertPEMBytes = 1 << 20
-	MaxCSRPEMBytes  = 64 << 10
-	MaxChainLength  = 32
+	MaxKeyPEMBytes  = 13000
+	MaxCSRPEMBytes  = 36500
+	MaxCertPEMBytes = 330000
 )
 
-// DecodePrivateKey reads the private key in data: the first PEM block that is
-// not "EC PARAMETERS", as PKCS#1 ("RSA PRIVATE KEY"), SEC 1 ("EC PRIVATE
-// KEY") or PKCS#8 ("PRIVATE KEY") holding an RSA, ECDSA or Ed25519 key. An
-// encrypted legacy key (PEM headers) is refused: no consumer of a TLS Secret
-// could use it. RSA keys are validated. Errors name the block type and the
-// parser's complaint, never the bytes.
+// The decoders' errors are cert-manager's words (pkg/util/pki/parse.go and
+// internal/pem), since they end up in conditions: "Issuing certificate as
+// Secret contains invalid private key data: <error>" and the like.
+var errNoPEMData = errors.New("no PEM data was found in given input")
+
+func errPEMTooLarge(limit int) error {
+	return fmt.Errorf("provided PEM data was larger than the maximum %dB", limit)
+}
+
+// DecodePrivateKey reads the private key in the first PEM block of data, as
+// PKCS#1 ("RSA PRIVATE KEY"), SEC 1 ("EC PRIVATE KEY") or PKCS#8 ("PRIVATE
+// KEY") holding an RSA, ECDSA or Ed25519 key. Any other first block (an "EC
+// PARAMETERS" block as `openssl ecparam -genkey` writes it, an encrypted
+// PKCS#8 key) is refused, and so is a legacy encrypted key, whose body does
+// not parse; PEM headers are otherwise ignored. RSA keys are validated.
+// Errors name the block type and the parser's complaint, never the bytes.
 func DecodePrivateKey(data []byte) (crypto.Signer, error) {
 	if len(data) > MaxKeyPEMBytes {
-		return nil, fmt.Errorf("private key PEM is %d bytes, more than the %d allowed", len(data), MaxKeyPEMBytes)
+		return nil, fmt.Errorf("error decoding private key PEM block: %w", errPEMTooLarge(MaxKeyPEMBytes))
 	}
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			return nil, errors.New("error decoding private key PEM block: no PEM data found")
-		}
-		if block.Type == pemTypeECParameters {
-			continue
-		}
-		return parsePrivateKeyBlock(block)
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("error decoding private key PEM block: %w", errNoPEMData)
 	}
+	return parsePrivateKeyBlock(block)
 }
 
 func parsePrivateKeyBlock(block *pem.Block) (crypto.Signer, error) {
-	if len(block.Headers) > 0 {
-		return nil, fmt.Errorf("error decoding private key PEM block: unexpected PEM headers on %q block (encrypted keys are not supported)", Truncate(block.Type, 64))
-	}
 	switch block.Type {
 	case pemTypePKCS8PrivateKey:
+		// crypto/x509 validates RSA keys as it parses them.
 		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("error parsing pkcs#8 private key: %w", err)
 		}
 		switch k := parsed.(type) {
 		case *rsa.PrivateKey:
-			if err := k.Validate(); err != nil {
-				return nil, fmt.Errorf("rsa private key failed validation: %w", err)
-			}
 			return k, nil
 		case *ecdsa.PrivateKey:
 			return k, nil
 		case ed25519.PrivateKey:
 			return k, nil
 		default:
-			return nil, fmt.Errorf("error parsing pkcs#8 private key: unsupported key type %T", parsed)
+			// An X25519 key, say: it cannot sign.
+			return nil, errors.New("error parsing pkcs#8 private key: invalid key type")
 		}
 	case pemTypeECPrivateKey:
 		k, err := x509.ParseECPrivateKey(block.Bytes)
@@ -98,7 +96,9 @@ func parsePrivateKeyBlock(block *pem.Block) (crypto.Signer, error) {
 		}
 		return k, nil
 	default:
-		return nil, fmt.Errorf("unknown private key type: %q", Truncate(block.Type, 64))
+		// The type is cut short only when absurdly long, to keep the
+		// condition writable; cert-manager quotes it whole.
+		return nil, fmt.Errorf("unknown private key type: %s", Truncate(block.Type, 64))
 	}
 }
 
@@ -153,40 +153,33 @@ func pemEncode(blockType string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der})
 }
 
-// DecodeCertificates reads every CERTIFICATE block of data, in order; the
-// first is the leaf. Blocks of other types are skipped: tools put keys,
-// parameters or CRLs next to the chain in tls.crt, and cert-manager reads
-// only the certificates too. A CERTIFICATE block that does not parse is an
-// error, and so is finding none at all.
+// DecodeCertificates reads every PEM block of data as a certificate, in
+// order; the first is the leaf. As in cert-manager, a block of another type
+// (a key, a CRL) is a certificate that does not parse, text around the
+// blocks is ignored, and finding no block at all is an error.
 //
 // This is the one rule for reading a chain, used for a Secret's tls.crt and
 // for what an issuer returns alike, so that a Secret judged fine by renew/ is
 // never refused by issuance/ (or the other way round).
 func DecodeCertificates(data []byte) ([]*x509.Certificate, error) {
 	if len(data) > MaxCertPEMBytes {
-		return nil, fmt.Errorf("certificate PEM is %d bytes, more than the %d allowed", len(data), MaxCertPEMBytes)
+		return nil, errPEMTooLarge(MaxCertPEMBytes)
 	}
 	var certs []*x509.Certificate
-	for rest := data; len(rest) > 0; {
+	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
 			break
 		}
-		if block.Type != PEMTypeCertificate {
-			continue
-		}
-		if len(certs) == MaxChainLength {
-			return nil, fmt.Errorf("more than %d certificates in chain", MaxChainLength)
-		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("error parsing certificate %d of chain: %w", len(certs)+1, err)
+			return nil, fmt.Errorf("error parsing X.509 certificate: %w", err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, errors.New("error decoding certificate PEM block: no CERTIFICATE block found")
+		return nil, errors.New("error decoding certificate PEM block: no valid certificates found")
 	}
 	return certs, nil
 }
@@ -200,24 +193,19 @@ func EncodeCertificates(certs ...*x509.Certificate) []byte {
 	return buf.Bytes()
 }
 
-// DecodeCSR reads the first PEM block of data as a certificate request. It
-// does not check the CSR's signature; signers do (see issuance's template).
+// DecodeCSR reads the first PEM block of data, whatever its type, as a
+// certificate request. A request that does not parse is refused with the
+// parser's own words, as cert-manager refuses it. The CSR's signature is not
+// checked here; signers do (see issuance's template).
 func DecodeCSR(data []byte) (*x509.CertificateRequest, error) {
 	if len(data) > MaxCSRPEMBytes {
-		return nil, fmt.Errorf("certificate request PEM is %d bytes, more than the %d allowed", len(data), MaxCSRPEMBytes)
+		return nil, fmt.Errorf("error decoding certificate request PEM block: %w", errPEMTooLarge(MaxCSRPEMBytes))
 	}
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, errors.New("error decoding certificate request PEM block: no PEM data found")
+		return nil, fmt.Errorf("error decoding certificate request PEM block: %w", errNoPEMData)
 	}
-	if block.Type != PEMTypeCertificateRequest && block.Type != pemTypeNewCSR {
-		return nil, fmt.Errorf("error decoding certificate request PEM block: type %q is not a certificate request", Truncate(block.Type, 64))
-	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("error parsing certificate request: %w", err)
-	}
-	return csr, nil
+	return x509.ParseCertificateRequest(block.Bytes)
 }
 
 // EncodeCSR writes a DER certificate request as PEM.

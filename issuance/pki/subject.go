@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,9 +17,27 @@ import (
 // cannot parse it, hence this small parser. It is the only one: issuance/
 // builds CSR subjects with it and renew/ compares requests with it, so what
 // is requested is exactly what is later found to match.
+//
+// It reads a string the way cert-manager v1.21 does (go-ldap v3's ParseDN,
+// then pkg/util/pki's UnmarshalSubjectStringToRDNSequence and asn1.Marshal),
+// quirks included, so that a Certificate cert-manager issued is found up to
+// date rather than reissued once (docs/semantics.md §1.6):
+//
+//   - every value becomes a Go string, which encoding/asn1 writes as a
+//     PrintableString when every character allows it, else as a UTF8String;
+//   - a value whose first character, right after '=', is '#' is hex of a BER
+//     value; only that value's contents are kept, as a string, so
+//     "CN=#0c0161" (UTF8String "a") is written as PrintableString "a". Bytes
+//     after the first BER value are ignored; a '#' after a space is text;
+//   - only spaces (not tabs) around a type or value are insignificant, an
+//     escaped backslash before a trailing space keeps that space, and a type
+//     may be escaped like a value;
+//   - '"', '<', '>' and NUL need no escape; invalid UTF-8 in the string is
+//     read as U+FFFD, but a value made invalid by \XX escapes is refused;
+//   - a pair whose type is empty ("=a=b") takes the next '=' as its end.
 
-// subjectAttributeTypes are the attribute names cert-manager accepts in a
-// literal subject, plus POSTALCODE. Anything else must be a dotted OID.
+// subjectAttributeTypes are the attribute names cert-manager knows in a
+// literal subject, spelled as it wants them (upper case).
 var subjectAttributeTypes = map[string]asn1.ObjectIdentifier{
 	"CN":           {2, 5, 4, 3},
 	"SERIALNUMBER": {2, 5, 4, 5},
@@ -28,9 +47,15 @@ var subjectAttributeTypes = map[string]asn1.ObjectIdentifier{
 	"STREET":       {2, 5, 4, 9},
 	"O":            {2, 5, 4, 10},
 	"OU":           {2, 5, 4, 11},
-	"POSTALCODE":   {2, 5, 4, 17},
 	"UID":          {0, 9, 2342, 19200300, 100, 1, 1},
 	"DC":           {0, 9, 2342, 19200300, 100, 1, 25},
+}
+
+// extraAttributeTypes are read as well, although cert-manager cannot encode
+// them (so its webhook refuses them, and so does renew's validation): the
+// names above in any case, and POSTALCODE.
+var extraAttributeTypes = map[string]asn1.ObjectIdentifier{
+	"POSTALCODE": {2, 5, 4, 17},
 }
 
 // LiteralSubjectDER parses an RFC 4514 subject and returns its DER
@@ -40,235 +65,215 @@ func LiteralSubjectDER(s string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	der, err := asn1.Marshal(rdns)
-	if err != nil {
-		return nil, fmt.Errorf("encoding literal subject: %w", err)
-	}
-	return der, nil
+	return asn1.Marshal(rdns)
 }
 
 // ParseLiteralSubject parses an RFC 4514 distinguished name. The string lists
 // RDNs most specific first ("CN=a,O=b"), the sequence most general first, so
-// the order is reversed. String values are encoded the way encoding/asn1 (and
-// so cert-manager and crypto/x509) encodes Go strings: PrintableString when
-// every character allows it, UTF8String otherwise. A "#hex" value is the BER
-// of the value itself and is used verbatim.
+// the order is reversed. It fails where cert-manager cannot build a CSR
+// subject from s: a string it cannot parse, a type that is neither a name
+// nor a dotted OID, a value that is not valid UTF-8.
 func ParseLiteralSubject(s string) (pkix.RDNSequence, error) {
-	seq := pkix.RDNSequence{}
-	if strings.TrimSpace(s) == "" {
-		return seq, nil
+	written, err := splitLiteralSubject(s)
+	if err != nil {
+		return nil, fmt.Errorf("parsing literal subject: %w", err)
 	}
-	p := dnParser{in: s}
-	for {
-		rdn, last, err := p.rdn()
-		if err != nil {
-			return nil, fmt.Errorf("parsing literal subject: %w", err)
+	seq := make(pkix.RDNSequence, 0, len(written))
+	for i := len(written) - 1; i >= 0; i-- {
+		rdn := make(pkix.RelativeDistinguishedNameSET, 0, len(written[i]))
+		for _, a := range written[i] {
+			oid, err := attributeOID(a.Type)
+			if err != nil {
+				return nil, fmt.Errorf("parsing literal subject: %w", err)
+			}
+			if !utf8.ValidString(a.Value) {
+				return nil, fmt.Errorf("parsing literal subject: %s: value is not valid UTF-8", a.Type)
+			}
+			rdn = append(rdn, pkix.AttributeTypeAndValue{Type: oid, Value: a.Value})
 		}
 		seq = append(seq, rdn)
-		if last {
-			break
-		}
 	}
-	for i, j := 0, len(seq)-1; i < j; i, j = i+1, j-1 {
-		seq[i], seq[j] = seq[j], seq[i]
+	// An OID may still be one DER cannot hold (one arc, a first arc above 2).
+	if _, err := asn1.Marshal(seq); err != nil {
+		return nil, fmt.Errorf("encoding literal subject: %w", err)
 	}
 	return seq, nil
 }
 
-type dnParser struct {
-	in  string
-	pos int
-	// attrs records each attribute as written, for LiteralSubjectAttributes.
-	attrs []LiteralAttribute
-	// anyType accepts attribute types it cannot resolve, for a caller that
-	// judges the types itself.
-	anyType bool
-}
-
-// LiteralAttribute is one type=value pair of a literal subject as written:
-// the type as spelled (a name or a dotted OID), and the value unescaped
-// ("#hex" values are left as written).
+// LiteralAttribute is one type=value pair of a literal subject as
+// cert-manager's webhook sees it: the type and the value with spaces trimmed
+// and escapes undone, and for a "#hex" value the contents of its BER value.
 type LiteralAttribute struct {
 	Type, Value string
 }
 
 // LiteralSubjectAttributes parses s as ParseLiteralSubject does and returns
-// its attributes in the order written, so a caller can hold the spelling of
-// each type to a stricter rule (cert-manager's webhook knows fewer names).
+// its attributes in the order written, without judging types or values, so
+// a caller can hold them to its own rule (cert-manager's webhook knows fewer
+// names). It fails only where go-ldap's parser fails.
 func LiteralSubjectAttributes(s string) ([]LiteralAttribute, error) {
+	written, err := splitLiteralSubject(s)
+	if err != nil {
+		return nil, fmt.Errorf("parsing literal subject: %w", err)
+	}
+	var out []LiteralAttribute
+	for _, rdn := range written {
+		out = append(out, rdn...)
+	}
+	return out, nil
+}
+
+// splitLiteralSubject reads s into RDNs, in the order written, each a list
+// of pairs. A pair's type ends at its first unescaped '='; a pair ends at an
+// unescaped '+' (same RDN), ',' or ';' (next RDN), or the end of s.
+func splitLiteralSubject(s string) ([][]LiteralAttribute, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	p := dnParser{in: s, anyType: true}
-	for {
-		_, last, err := p.rdn()
-		if err != nil {
-			return nil, fmt.Errorf("parsing literal subject: %w", err)
-		}
-		if last {
-			return p.attrs, nil
-		}
-	}
-}
-
-// valueChar is one byte of an attribute value; escaped bytes are never
-// separators and never trimmed as insignificant spaces.
-type valueChar struct {
-	b       byte
-	escaped bool
-}
-
-// rdn reads "type=value[+type=value...]" up to an unescaped ',' or ';' or the
-// end of input; last is true at the end of input.
-func (p *dnParser) rdn() (rdn pkix.RelativeDistinguishedNameSET, last bool, err error) {
-	for {
-		typ, err := p.attrType()
-		if err != nil {
-			return nil, false, err
-		}
-		val, sep, err := p.attrValue()
-		if err != nil {
-			return nil, false, err
-		}
-		atv, err := newAttribute(typ, val)
-		var unknown *unknownTypeError
-		if p.anyType && errors.As(err, &unknown) {
-			atv, err = newAttribute("CN", val) // any known type; only the value is kept
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		rdn = append(rdn, atv)
-		shown, ok := atv.Value.(string)
-		if !ok {
-			shown = "#" + hex.EncodeToString(atv.Value.(asn1.RawValue).FullBytes)
-		}
-		p.attrs = append(p.attrs, LiteralAttribute{Type: typ, Value: shown})
-		switch sep {
-		case '+':
-			continue
-		case 0:
-			return rdn, true, nil
-		default:
-			return rdn, false, nil
-		}
-	}
-}
-
-func (p *dnParser) attrType() (string, error) {
-	i := strings.IndexByte(p.in[p.pos:], '=')
-	if i < 0 {
-		return "", fmt.Errorf("missing '=' after %q", p.in[p.pos:])
-	}
-	typ := strings.TrimSpace(p.in[p.pos : p.pos+i])
-	if typ == "" || strings.ContainsAny(typ, `,;+\`) {
-		return "", fmt.Errorf("invalid attribute type %q", typ)
-	}
-	p.pos += i + 1
-	return typ, nil
-}
-
-// attrValue reads an escaped value up to an unescaped separator and returns
-// the separator (0 at the end of input).
-func (p *dnParser) attrValue() ([]valueChar, byte, error) {
-	var out []valueChar
-	for p.pos < len(p.in) {
-		c := p.in[p.pos]
-		p.pos++
-		switch c {
-		case ',', ';', '+':
-			return out, c, nil
-		case '"', '<', '>', 0:
-			return nil, 0, fmt.Errorf("character %q must be escaped", c)
-		case '\\':
-			b, err := p.escape()
+	var (
+		rdns    [][]LiteralAttribute
+		rdn     []LiteralAttribute
+		typ     string // "" until the pair's '=' has been read
+		start   int
+		escaped bool
+	)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '=' && typ == "":
+			t, err := unescapeDN(s[start:i])
 			if err != nil {
-				return nil, 0, err
+				return nil, err
 			}
-			out = append(out, valueChar{b: b, escaped: true})
-		default:
-			out = append(out, valueChar{b: c})
+			typ, start = t, i+1
+		case c == ',' || c == '+' || c == ';':
+			if typ == "" {
+				return nil, fmt.Errorf("missing '=' after %q", s[start:i])
+			}
+			v, err := attributeValue(typ, s[start:i])
+			if err != nil {
+				return nil, err
+			}
+			rdn = append(rdn, LiteralAttribute{Type: typ, Value: v})
+			typ, start = "", i+1
+			if c != '+' {
+				rdns, rdn = append(rdns, rdn), nil
+			}
 		}
 	}
-	return out, 0, nil
+	if typ == "" {
+		return nil, fmt.Errorf("missing '=' after %q", s[start:])
+	}
+	v, err := attributeValue(typ, s[start:])
+	if err != nil {
+		return nil, err
+	}
+	return append(rdns, append(rdn, LiteralAttribute{Type: typ, Value: v})), nil
 }
 
-// escape decodes what follows a backslash: one special character, or two hex
-// digits standing for one byte (possibly part of a UTF-8 sequence).
-func (p *dnParser) escape() (byte, error) {
-	if p.pos >= len(p.in) {
-		return 0, errors.New("dangling escape at end of input")
+// attributeValue reads a value as written: "#hex" of a BER value when '#'
+// comes first, else escaped text.
+func attributeValue(typ, raw string) (string, error) {
+	h, isHex := strings.CutPrefix(raw, "#")
+	if !isHex {
+		return unescapeDN(raw)
 	}
-	if c := p.in[p.pos]; strings.IndexByte(` "#+,;<=>\`, c) >= 0 {
-		p.pos++
-		return c, nil
-	}
-	if p.pos+2 > len(p.in) {
-		return 0, errors.New("truncated hex escape")
-	}
-	b, err := hex.DecodeString(p.in[p.pos : p.pos+2])
+	ber, err := hex.DecodeString(h)
 	if err != nil {
-		return 0, fmt.Errorf("invalid escape: %w", err)
+		return "", fmt.Errorf("%s: invalid #hex value: %w", typ, err)
 	}
-	p.pos += 2
-	return b[0], nil
+	contents, err := berContents(ber)
+	if err != nil {
+		return "", fmt.Errorf("%s: #hex value is not exactly one ASN.1 value", typ)
+	}
+	return string(contents), nil
 }
 
-func newAttribute(typ string, val []valueChar) (pkix.AttributeTypeAndValue, error) {
-	oid, err := attributeOID(typ)
-	if err != nil {
-		return pkix.AttributeTypeAndValue{}, err
+// unescapeDN trims the spaces around a type or value and undoes its
+// escapes: a backslash before one of ` "#+,;<=>\` stands for that
+// character, before two hex digits for that byte.
+func unescapeDN(raw string) (string, error) {
+	trimmed := strings.Trim(raw, " ")
+	// "\ " at the end: the space was escaped, so it stays.
+	if strings.HasSuffix(trimmed, `\`) && strings.HasSuffix(raw, " ") {
+		trimmed += " "
 	}
-	// Unescaped leading and trailing spaces are not part of the value.
-	for len(val) > 0 && val[0] == (valueChar{b: ' '}) {
-		val = val[1:]
-	}
-	for len(val) > 0 && val[len(val)-1] == (valueChar{b: ' '}) {
-		val = val[:len(val)-1]
-	}
-	raw := make([]byte, len(val))
-	for i, c := range val {
-		raw[i] = c.b
-	}
-	if len(val) > 0 && val[0] == (valueChar{b: '#'}) {
-		ber, err := hex.DecodeString(string(raw[1:]))
+	in := []rune(trimmed)
+	var b strings.Builder
+	for i := 0; i < len(in); i++ {
+		if in[i] != '\\' {
+			b.WriteRune(in[i])
+			continue
+		}
+		if i+1 >= len(in) {
+			return "", errors.New("dangling escape at end of input")
+		}
+		if strings.ContainsRune(` "#+,;<=>\`, in[i+1]) {
+			b.WriteRune(in[i+1])
+			i++
+			continue
+		}
+		if i+2 >= len(in) {
+			return "", errors.New("truncated hex escape")
+		}
+		digits := string(in[i+1 : i+3])
+		if len(digits) != 2 {
+			return "", fmt.Errorf("invalid escape %q", digits)
+		}
+		v, err := hex.DecodeString(digits)
 		if err != nil {
-			return pkix.AttributeTypeAndValue{}, fmt.Errorf("%s: invalid #hex value: %w", typ, err)
+			return "", fmt.Errorf("invalid escape: %w", err)
 		}
-		var rv asn1.RawValue
-		rest, err := asn1.Unmarshal(ber, &rv)
-		if err != nil || len(rest) > 0 {
-			return pkix.AttributeTypeAndValue{}, fmt.Errorf("%s: #hex value is not exactly one ASN.1 value", typ)
-		}
-		return pkix.AttributeTypeAndValue{Type: oid, Value: rv}, nil
+		b.WriteByte(v[0])
+		i += 2
 	}
-	if !utf8.Valid(raw) {
-		return pkix.AttributeTypeAndValue{}, fmt.Errorf("%s: value is not valid UTF-8", typ)
-	}
-	return pkix.AttributeTypeAndValue{Type: oid, Value: string(raw)}, nil
+	return b.String(), nil
 }
 
-// attributeOID resolves a known attribute name (case-insensitively) or a
-// dotted-decimal OID such as 1.2.840.113549.1.9.1 (optionally "OID."-prefixed).
+// attributeOID resolves a type the way cert-manager does (one of its names,
+// spelled exactly, or dotted decimal read arc by arc with strconv.Atoi), and
+// failing that, a name in any case, POSTALCODE, or an "OID."-prefixed OID.
 func attributeOID(typ string) (asn1.ObjectIdentifier, error) {
-	if oid, ok := subjectAttributeTypes[strings.ToUpper(typ)]; ok {
+	if oid, ok := subjectAttributeTypes[typ]; ok {
 		return oid, nil
 	}
-	oid, err := ParseOID(strings.TrimPrefix(strings.ToLower(typ), "oid."))
-	if err != nil {
-		return nil, &unknownTypeError{typ: typ, err: err}
+	if oid, ok := atoiOID(typ); ok {
+		return oid, nil
 	}
-	return oid, nil
+	upper := strings.ToUpper(typ)
+	if oid, ok := subjectAttributeTypes[upper]; ok {
+		return oid, nil
+	}
+	if oid, ok := extraAttributeTypes[upper]; ok {
+		return oid, nil
+	}
+	if rest, ok := strings.CutPrefix(upper, "OID."); ok {
+		if oid, err := ParseOID(rest); err == nil {
+			return oid, nil
+		}
+	}
+	return nil, fmt.Errorf("unknown attribute type %q: neither a known name nor a dotted OID", typ)
 }
 
-// unknownTypeError is an attribute type that is neither a known name nor a
-// dotted OID.
-type unknownTypeError struct {
-	typ string
-	err error
+// atoiOID reads dotted decimal as cert-manager's ParseObjectIdentifier does:
+// each arc is anything strconv.Atoi takes ("05", "+5"). Whether DER can
+// hold the result is left to encoding/asn1, as in cert-manager.
+func atoiOID(s string) (asn1.ObjectIdentifier, bool) {
+	if s == "" {
+		return nil, false
+	}
+	arcs := strings.Split(s, ".")
+	oid := make(asn1.ObjectIdentifier, len(arcs))
+	for i, a := range arcs {
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			return nil, false
+		}
+		oid[i] = n
+	}
+	return oid, true
 }
-
-func (e *unknownTypeError) Error() string {
-	return fmt.Sprintf("unknown attribute type %q: %v", e.typ, e.err)
-}
-func (e *unknownTypeError) Unwrap() error { return e.err }
