@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
 // NextKeySecret is the Secret that holds the private key of the issuance in
@@ -44,6 +45,9 @@ type SecretWrite struct {
 	Data            map[string][]byte
 	Labels          map[string]string
 	Annotations     map[string]string
+	// OwnerReferences are applied with the rest; one this field manager
+	// applied before and leaves out now is removed.
+	OwnerReferences []metav1.OwnerReference
 }
 
 // ApplyConfiguration is w as a server-side apply request, and whether it is
@@ -58,6 +62,16 @@ func (w SecretWrite) ApplyConfiguration() (ac *corev1ac.SecretApplyConfiguration
 		WithData(w.Data).
 		WithLabels(w.Labels).
 		WithAnnotations(w.Annotations)
+	for _, ref := range w.OwnerReferences {
+		r := metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).WithKind(ref.Kind).WithName(ref.Name).WithUID(ref.UID)
+		if ref.Controller != nil {
+			r.WithController(*ref.Controller)
+		}
+		if ref.BlockOwnerDeletion != nil {
+			r.WithBlockOwnerDeletion(*ref.BlockOwnerDeletion)
+		}
+		ac.WithOwnerReferences(r)
+	}
 	// Server-side apply creates a missing object whatever resourceVersion it
 	// is given, so "only if still absent" is expressed by not forcing.
 	force = w.ResourceVersion != ""

@@ -13,6 +13,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/issuance/pki"
@@ -85,6 +86,17 @@ func (s *Sweeper) issue(ctx context.Context, it *workItem, d renew.Decision, iss
 	key, keySecret, err := r.ensureKey(ctx)
 	if err != nil {
 		return r.keyFailure(ctx, err)
+	}
+	if r.d.TemporaryCertificate {
+		// Before the request goes out, so the Secret is usable whatever
+		// the issuer takes.
+		if err := r.writeTemporary(ctx, key); err != nil {
+			var bad *badSpecError
+			if errors.As(err, &bad) {
+				return r.fail(ctx, renew.ClassIssuance, bad.reason, bad.Error())
+			}
+			return r.out, err
+		}
 	}
 	if cr == nil && r.d.CountAttemptFirst {
 		if err := r.startAttempt(ctx); err != nil {
@@ -196,13 +208,16 @@ func (r *issuanceRun) complete(ctx context.Context, cr *cmapi.CertificateRequest
 	if it.cert, _, err = s.writeStatus(ctx, crt, desired); err != nil {
 		return r.out, err
 	}
-	// What a person should know about the certificate (a validity cut to
-	// the CA's) is said in the one event an issuance records.
-	issuedMessage := "The certificate has been successfully issued"
+	// cert-manager's event: its type, its reason and its message, so
+	// filters written for cert-manager keep working. What a person should
+	// know about the certificate (a validity cut to the CA's) follows the
+	// message rather than being an event of its own, which would be a
+	// Warning for an issuance that went well, and one more write.
+	issuedMessage := renew.MessageIssued
 	if res.Warning != "" {
 		issuedMessage += ". " + res.Warning
 	}
-	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssued, issuedMessage)
+	s.event(ctx, it.cert, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssuing, issuedMessage)
 	// The issuance is complete and recorded; what follows is tidying. A
 	// failure here is not a failed attempt: the next run's decision removes
 	// what is left (a stored next key, an old request).
@@ -241,7 +256,46 @@ func (r *issuanceRun) writeSecret(ctx context.Context, key crypto.Signer, leaf *
 		return nil, err
 	}
 	labels, annotations := renew.DesiredSecretMetadata(crt, leaf, ref)
-	return r.s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, data, labels, annotations)
+	return r.s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, data, labels, annotations, r.d.OwnerReference)
+}
+
+// writeTemporary puts a temporary certificate for key in the target
+// Secret, as the Decision asks (§4.8): the key encoded as the spec asks,
+// the temporary certificate, no ca.crt, the output formats and keystores
+// made of them, and no issuer annotations. The real certificate, for the
+// same key, replaces it when it is issued.
+func (r *issuanceRun) writeTemporary(ctx context.Context, key crypto.Signer) error {
+	s, crt := r.s, r.it.cert
+	certPEM, err := issuance.TemporaryCertificate(crt, key, r.now)
+	if err != nil {
+		return &badSpecError{reason: renew.ReasonInvalidCertificateSpec, err: fmt.Errorf("cannot build a temporary certificate: %w", err)}
+	}
+	var encoding cmapi.PrivateKeyEncoding
+	if crt.Spec.PrivateKey != nil {
+		encoding = crt.Spec.PrivateKey.Encoding
+	}
+	keyPEM, err := pki.EncodePrivateKey(key, encoding)
+	if err != nil {
+		return fmt.Errorf("encoding private key for %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	data, err := s.secretData(ctx, crt, keyPEM, certPEM, nil, nil)
+	if err != nil {
+		return err
+	}
+	leaf, err := pki.DecodeCertificates(certPEM)
+	if err != nil {
+		return fmt.Errorf("reading the temporary certificate just made for %s/%s: %w", crt.Namespace, crt.Name, err)
+	}
+	labels, annotations := renew.TemporarySecretMetadata(crt, leaf[0])
+	secret, err := s.storeSecret(ctx, r.it.secret, crt.Namespace, crt.Spec.SecretName, data, labels, annotations, r.d.OwnerReference)
+	if err != nil {
+		return err
+	}
+	r.it.secret = secret
+	r.d.TemporaryCertificateStored()
+	s.event(ctx, crt, certificateGVK, corev1.EventTypeNormal, renew.ReasonIssuing, renew.MessageTemporaryIssued)
+	s.opts.Logger.Info("temporary certificate written", "certificate", crt.Namespace+"/"+crt.Name, "secret", crt.Spec.SecretName)
+	return nil
 }
 
 // rewriteSecret repairs the target Secret's metadata, output formats and
@@ -260,7 +314,7 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 	if err != nil {
 		return out, err
 	}
-	if it.secret, err = s.storeSecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations); err != nil {
+	if it.secret, err = s.storeSecret(ctx, sec, sec.Namespace, sec.Name, data, labels, annotations, d.OwnerReference); err != nil {
 		return out, err
 	}
 	s.opts.Logger.Info("secret rewritten", "certificate", crt.Namespace+"/"+crt.Name, "reason", d.Reason)
@@ -275,8 +329,9 @@ func (s *Sweeper) rewriteSecret(ctx context.Context, it *workItem, d renew.Decis
 // storeSecret writes the target Secret, carrying the resourceVersion read
 // (so a concurrent change makes this write fail rather than be lost), after
 // a final guard that key and certificate belong together, and that the
-// output formats are made of that key and certificate.
-func (s *Sweeper) storeSecret(ctx context.Context, read *corev1.Secret, namespace, name string, data map[string][]byte, labels, annotations map[string]string) (*corev1.Secret, error) {
+// output formats are made of that key and certificate. owner, when not
+// nil, is the Secret's controller owner reference.
+func (s *Sweeper) storeSecret(ctx context.Context, read *corev1.Secret, namespace, name string, data map[string][]byte, labels, annotations map[string]string, owner *metav1.OwnerReference) (*corev1.Secret, error) {
 	if !pairMatches(data) {
 		return nil, fmt.Errorf("refusing to write secret %s/%s: its private key does not match its certificate", namespace, name)
 	}
@@ -286,6 +341,9 @@ func (s *Sweeper) storeSecret(ctx context.Context, read *corev1.Secret, namespac
 	w := issuance.SecretWrite{
 		Namespace: namespace, Name: name, Type: corev1.SecretTypeTLS,
 		Data: data, Labels: labels, Annotations: annotations,
+	}
+	if owner != nil {
+		w.OwnerReferences = []metav1.OwnerReference{*owner}
 	}
 	if read != nil {
 		w.ResourceVersion = read.ResourceVersion

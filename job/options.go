@@ -80,6 +80,10 @@ type Options struct {
 	// nil means the system's resolver. Tests point it at their DNS server,
 	// the one their CA resolves through.
 	HTTP01SelfCheckResolver *net.Resolver
+	// Shim makes each sweep first create, update and delete the
+	// Certificates that annotated Ingresses and Gateways ask for, as
+	// cert-manager's certificate-shim does (shim.go).
+	Shim ShimOptions
 }
 
 // DefaultHTTP01SolverImage is the solver image when none is configured:

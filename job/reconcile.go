@@ -32,10 +32,14 @@ var certificateGVK = cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateKind)
 // the first attempt only, since a re-read item is decided afresh.
 func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCache, b *budget, decided *renew.Decision) (out Outcome) {
 	ns, name := it.cert.Namespace, it.cert.Name
+	gone := false
 	defer func() {
 		// A bug met on one object must not end the run for the others.
 		if p := recover(); p != nil {
 			out = s.undecided(it, fmt.Errorf("internal error while reconciling: %v", p))
+		}
+		if !gone {
+			out.Certificate = SnapshotOf(it.cert)
 		}
 	}()
 	for attempt := 1; ; attempt++ {
@@ -48,6 +52,7 @@ func (s *Sweeper) reconcile(ctx context.Context, it *workItem, issuers *issuerCa
 		if retryable && attempt < maxRereads {
 			fresh, found, rerr := s.reread(ctx, ns, name)
 			if rerr == nil && !found {
+				gone = true
 				return Outcome{Namespace: ns, Name: name, Action: renew.ActionNone, Result: ResultUnchanged}
 			}
 			if rerr == nil {
@@ -92,7 +97,7 @@ func (s *Sweeper) decide(in renew.Input) (d renew.Decision, err error) {
 // because of an error of its own; it is logged once here.
 func (s *Sweeper) undecided(it *workItem, err error) Outcome {
 	s.opts.Logger.Error("certificate not reconciled", "certificate", it.cert.Namespace+"/"+it.cert.Name, "error", err)
-	return Outcome{Namespace: it.cert.Namespace, Name: it.cert.Name, Result: ResultFailed, Reason: renew.ReasonSweepError, Message: err.Error()}
+	return Outcome{Namespace: it.cert.Namespace, Name: it.cert.Name, Result: ResultFailed, Reason: renew.ReasonSweepError, Message: err.Error(), Certificate: SnapshotOf(it.cert)}
 }
 
 // recordWriteFailure records an API error met while carrying out an

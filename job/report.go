@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+
+	"github.com/certsweep/certsweep/issuance/pki"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -18,6 +22,40 @@ type Outcome struct {
 	Reason, Message string
 	// NextLook is when this Certificate next needs looking at.
 	NextLook time.Time
+	// Certificate is the Certificate as the run left it, after its writes,
+	// reduced to what monitoring reports; nil when it was deleted meanwhile.
+	Certificate *CertificateSnapshot
+}
+
+// CertificateSnapshot is what monitoring reports of a Certificate, as
+// cert-manager's certificate metrics do: its issuer, its readiness and its
+// validity. A report keeps this rather than the object, so that the
+// Certificates a run has settled are freed before it ends.
+type CertificateSnapshot struct {
+	IssuerRef cmmeta.IssuerReference
+	// Ready is the status of the Ready condition; empty when there is none.
+	Ready cmmeta.ConditionStatus
+	// NotBefore, NotAfter and RenewalTime are the status fields of those
+	// names; zero when not set.
+	NotBefore, NotAfter, RenewalTime time.Time
+}
+
+// SnapshotOf reduces crt to what monitoring reports of it.
+func SnapshotOf(crt *cmapi.Certificate) *CertificateSnapshot {
+	s := &CertificateSnapshot{IssuerRef: crt.Spec.IssuerRef}
+	if c := pki.CertificateCondition(crt, cmapi.CertificateConditionReady); c != nil {
+		s.Ready = c.Status
+	}
+	if t := crt.Status.NotBefore; t != nil {
+		s.NotBefore = t.Time
+	}
+	if t := crt.Status.NotAfter; t != nil {
+		s.NotAfter = t.Time
+	}
+	if t := crt.Status.RenewalTime; t != nil {
+		s.RenewalTime = t.Time
+	}
+	return s
 }
 
 // Result classifies the end state of one Certificate in one run.

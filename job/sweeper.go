@@ -45,6 +45,9 @@ var ErrRunImpossible = errors.New("the sweep could not run")
 // worked on once the listing is done, CA certificates first.
 func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	started := s.opts.Now()
+	// The certificate-shim goes first, so that the Certificates it creates
+	// or changes are listed, decided and issued below, in this run.
+	s.runShim(ctx)
 	report := &Report{}
 	b := s.newBudget(started)
 	issuers := newIssuerCache(s, b)

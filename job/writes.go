@@ -277,3 +277,51 @@ func (s *Sweeper) deleteSolverObject(ctx context.Context, obj metav1.Object, kin
 	}
 	return nil
 }
+
+// The certificate-shim's writes (shim.go): the Certificates that Ingresses
+// and Gateways ask for.
+
+// createShimCertificate creates a Certificate an Ingress or Gateway asks
+// for. Its name is its Secret's, so a concurrent sweep's create fails with
+// AlreadyExists.
+func (s *Sweeper) createShimCertificate(ctx context.Context, crt *cmapi.Certificate) (*cmapi.Certificate, error) {
+	out, err := s.cm.CertmanagerV1().Certificates(crt.Namespace).Create(ctx, crt, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("creating certificate %s/%s for its %s: %w", crt.Namespace, crt.Name, controllerKind(crt), err)
+	}
+	return out, nil
+}
+
+// updateShimCertificate writes the fields the shim manages on a
+// Certificate its Ingress or Gateway controls, carrying the
+// resourceVersion read.
+func (s *Sweeper) updateShimCertificate(ctx context.Context, crt *cmapi.Certificate) (*cmapi.Certificate, error) {
+	out, err := s.cm.CertmanagerV1().Certificates(crt.Namespace).Update(ctx, crt, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating certificate %s/%s from its %s: %w", crt.Namespace, crt.Name, controllerKind(crt), err)
+	}
+	return out, nil
+}
+
+// deleteShimCertificate removes a Certificate its Ingress or Gateway no
+// longer names, only if it is still the one read (UID and resourceVersion);
+// gone already is fine.
+func (s *Sweeper) deleteShimCertificate(ctx context.Context, crt *cmapi.Certificate) error {
+	uid, rv := crt.UID, crt.ResourceVersion
+	err := s.cm.CertmanagerV1().Certificates(crt.Namespace).Delete(ctx, crt.Name, metav1.DeleteOptions{
+		Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting certificate %s/%s its %s no longer names: %w", crt.Namespace, crt.Name, controllerKind(crt), err)
+	}
+	return nil
+}
+
+// controllerKind is the kind of crt's controller ("Ingress", "Gateway"),
+// for error messages.
+func controllerKind(crt *cmapi.Certificate) string {
+	if c := metav1.GetControllerOf(crt); c != nil {
+		return c.Kind
+	}
+	return "owner"
+}

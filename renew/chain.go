@@ -22,11 +22,13 @@ import (
 // and leaf decode from check 3 on).
 type check func(e *evaluation) (reason, message string, failed bool)
 
-// sharedChecks are checks 1–8 of §1.3, common to both chains.
+// sharedChecks are checks 1–8 of §1.3, common to both chains, with
+// certsweep's 3b.
 var sharedChecks = []check{
 	secretDoesNotExist,                 // 1 the Secret exists
 	secretIsMissingData,                // 2 it has tls.key and tls.crt
 	secretKeyPairInvalid,               // 3 both decode and belong together
+	secretHoldsTemporaryCertificate,    // 3b it is not a temporary certificate (§4.8)
 	secretIssuerAnnotationsMismatch,    // 4 it was issued by spec.issuerRef
 	secretCertificateNameMismatch,      // 5 it was issued for this Certificate
 	secretPrivateKeyMismatchesSpec,     // 6 the key has the spec's algorithm and size
@@ -60,8 +62,14 @@ type evaluation struct {
 	now     time.Time
 	// contents is the decoded Secret; nil when the Secret does not exist.
 	contents *secretContents
-	// renewal is known when the leaf decodes.
+	// renewal is known when the leaf decodes and is not temporary.
 	renewal renewalPlan
+	// temporary is set when the leaf is a temporary certificate (§4.8),
+	// which is never taken for a valid one.
+	temporary bool
+	// ownerRef is Options.OwnerRef: the Secret should be controlled by
+	// the Certificate.
+	ownerRef bool
 	// currentCSR memoises the decoded CSR of current: both chains read it.
 	currentCSR struct {
 		done bool

@@ -47,6 +47,7 @@ func Decide(in Input, opts Options) Decision {
 		d.Approval = ApprovalAwait
 	}
 	d.Key.rotates = rotatesKey(crt)
+	d.OwnerReference = secretOwnerReference(crt, opts.OwnerRef)
 	d.NotBefore, d.NotAfter, d.RenewalTime = e.statusTimes()
 
 	if refusal := RefusalMessage(ValidateCertificate(crt)); refusal != "" {
@@ -104,7 +105,13 @@ func Decide(in Input, opts Options) Decision {
 
 	if issuing := pki.CertificateCondition(crt, cmapi.CertificateConditionIssuing); issuing != nil && issuing.Status == cmmeta.ConditionTrue {
 		decideInFlight(in, issuing, &d)
-		d.prepareIssue(in)
+		if d.Action == ActionWait && d.Request == RequestPending && temporaryCertificateDue(e) {
+			// The Secret lost its pair while an issuer works on the
+			// request: the temporary certificate goes back in, then the
+			// request is found pending again and waited for.
+			d.Action, d.NextLook = ActionIssue, in.Now
+		}
+		d.prepareIssue(in, e)
 		d.Replaces = e.replaces(opts)
 		return d
 	}
@@ -142,7 +149,7 @@ func Decide(in Input, opts Options) Decision {
 		if d.Request, _ = classifyRequest(in.NextRequest, crt.Spec, in.Now); d.Request == RequestFailed {
 			d.Request = RequestStale
 		}
-		d.prepareIssue(in)
+		d.prepareIssue(in, e)
 		d.Replaces = e.replaces(opts)
 		return d
 	}
@@ -169,9 +176,10 @@ func Decide(in Input, opts Options) Decision {
 }
 
 // prepareIssue settles the rest of an issuance decision: the key, whether
-// the attempt is counted before the request exists, and a failure to record
-// instead of issuing.
-func (d *Decision) prepareIssue(in Input) {
+// the attempt is counted before the request exists, whether a temporary
+// certificate goes into the Secret first, and a failure to record instead
+// of issuing.
+func (d *Decision) prepareIssue(in Input, e *evaluation) {
 	if d.Action != ActionIssue {
 		return
 	}
@@ -195,6 +203,9 @@ func (d *Decision) prepareIssue(in Input) {
 	// was counted then.
 	d.attemptCounted = !d.SignsHere && (d.Request == RequestPending || d.Request == RequestIssued)
 	d.CountAttemptFirst = !d.SignsHere && (d.Request == RequestNone || d.Request == RequestStale)
+	// A request that holds its certificate is stored at once; any other
+	// may keep the Secret waiting, for one run or many.
+	d.TemporaryCertificate = d.Request != RequestIssued && temporaryCertificateDue(e)
 }
 
 // replaces is the ARI certificate ID of the leaf an issuance replaces, as
@@ -203,7 +214,7 @@ func (d *Decision) prepareIssue(in Input) {
 // spec.issuerRef (a certificate from another CA cannot be replaced at this
 // one). Anything missing means no hint, never a failure.
 func (e *evaluation) replaces(opts Options) string {
-	if !opts.ARI || e.contents == nil || e.contents.Leaf == nil || !secretIssuerAnnotationsMatch(e.secret, e.crt.Spec.IssuerRef) {
+	if !opts.ARI || e.contents == nil || e.contents.Leaf == nil || e.temporary || !secretIssuerAnnotationsMatch(e.secret, e.crt.Spec.IssuerRef) {
 		return ""
 	}
 	id, err := pki.ARICertID(e.contents.Leaf)
@@ -216,13 +227,15 @@ func (e *evaluation) replaces(opts Options) string {
 // newEvaluation gathers what the chains look at: the decoded Secret and,
 // when its leaf decodes, the renewal plan.
 func newEvaluation(in Input, opts Options) *evaluation {
-	e := &evaluation{crt: in.Certificate, secret: in.Secret, current: in.CurrentRequest, now: in.Now}
+	e := &evaluation{crt: in.Certificate, secret: in.Secret, current: in.CurrentRequest, now: in.Now, ownerRef: opts.OwnerRef}
 	if in.Secret == nil {
 		return e
 	}
 	e.contents, _ = decodeSecret(in.Secret) // errors are kept per part in contents
 	leaf := e.contents.Leaf
-	if leaf == nil {
+	if e.temporary = isTemporaryCertificate(in.Secret, e.contents); e.temporary || leaf == nil {
+		// A temporary certificate has no renewal time: it is replaced as
+		// soon as the real one is issued.
 		return e
 	}
 	spec := in.Certificate.Spec
@@ -246,9 +259,10 @@ func newEvaluation(in Input, opts Options) *evaluation {
 
 // statusTimes are status.notBefore/notAfter/renewalTime: from the leaf
 // whenever it decodes (even if the key is broken, like cert-manager), with
-// no renewal time when renewal is Disabled.
+// no renewal time when renewal is Disabled. A temporary certificate's are
+// not the Certificate's: there are none yet.
 func (e *evaluation) statusTimes() (notBefore, notAfter, renewal *time.Time) {
-	if e.contents == nil || e.contents.Leaf == nil {
+	if e.contents == nil || e.contents.Leaf == nil || e.temporary {
 		return nil, nil, nil
 	}
 	nb, na := e.contents.Leaf.NotBefore, e.contents.Leaf.NotAfter

@@ -14,6 +14,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Action is what the sweep should do for one Certificate.
@@ -78,6 +79,13 @@ type Options struct {
 	// as approver-policy): the sweep waits for Approved instead of setting
 	// it, as cert-manager does with its own approver disabled.
 	ExternalApproval bool
+	// OwnerRef makes each Certificate the controller owner of its Secret,
+	// as cert-manager's --enable-certificate-owner-ref does, so that
+	// deleting the Certificate deletes the Secret: every Secret write
+	// carries Decision.OwnerReference. Off, an owner reference that
+	// FieldManager set earlier is removed by rewriting the Secret
+	// (§1.11 checks 8 and 9).
+	OwnerRef bool
 	// ARI uses ACME Renewal Information (RFC 9773) for Certificates an ACME
 	// issuer issued (status.acme set): the renewal time is a point in the
 	// CA's suggested window kept in status.acme.ari, and Decision.RefreshARI
@@ -145,6 +153,18 @@ type Decision struct {
 	// SecretOwner names the Certificate that owns spec.secretName when it is
 	// not this one (ReasonDuplicateSecretName).
 	SecretOwner string
+	// TemporaryCertificate asks job/ to put a temporary certificate for
+	// the issuance's key in the Secret before the request goes out
+	// (§4.8): the Certificate is annotated
+	// cert-manager.io/issue-temporary-certificate: "true" and its Secret
+	// holds no usable pair. Never set for a request that already holds
+	// its certificate, which is stored at once.
+	TemporaryCertificate bool
+	// OwnerReference is the owner reference every write of the target
+	// Secret carries: the Certificate as controller with Options.OwnerRef,
+	// else nil, and a write without one removes one FieldManager set
+	// before.
+	OwnerReference *metav1.OwnerReference
 	// Announce asks job/ for one Warning event with Reason and Message when
 	// this decision changes the Ready condition: a problem only a person
 	// can fix is said once, when it appears, not on every run.

@@ -35,8 +35,9 @@ const ReasonAdditionalOutputFormatsMismatch = "AdditionalOutputFormatsMismatch"
 // secretDrift returns the first drift found, in cert-manager's order:
 // managed labels, certificate-details annotations, cert-manager keys we own
 // but no longer want, secretTemplate values, template keys we own but no
-// longer want, additional output formats (values, then ownership),
-// keystores, data keys we own but no longer want. warnings reports
+// longer want, additional output formats (values, then ownership), the
+// owner reference (value, then ownership), keystores, data keys we own but
+// no longer want. warnings reports
 // unreadable managedFields, in which case the ownership checks are skipped
 // (cert-manager only logs this too).
 func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings []string) {
@@ -103,6 +104,13 @@ func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings 
 	}
 
 	if reason, message, drifted := outputFormatsDrift(e, ownedData, err == nil); drifted {
+		return reason, message, true, warnings
+	}
+	reason, message, drifted, warning := ownerRefDrift(e, err == nil)
+	if warning != "" {
+		warnings = append(warnings, warning)
+	}
+	if drifted {
 		return reason, message, true, warnings
 	}
 	if reason, message, drifted := keystoresDrift(e, ownedData, err == nil); drifted {

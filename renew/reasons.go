@@ -58,8 +58,6 @@ const (
 	// ReasonDecodeFailed: rotationPolicy Never, but the Secret's key does
 	// not decode, so a new one is made (cert-manager's reason).
 	ReasonDecodeFailed = "DecodeFailed"
-	// ReasonIssued: the Normal event of a finished issuance.
-	ReasonIssued = "Issued"
 	// ReasonContended: another sweep kept changing the Certificate while
 	// this one worked on it; it continues there or in the next run.
 	ReasonContended = "Contended"

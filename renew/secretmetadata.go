@@ -43,6 +43,19 @@ func DesiredSecretMetadata(crt *cmapi.Certificate, leaf *x509.Certificate, issue
 	return labels, annotations
 }
 
+// TemporarySecretMetadata is the metadata job/ applies with a temporary
+// certificate (§4.8): DesiredSecretMetadata's, with the details of the
+// temporary leaf, and without the issuer annotations, since no issuer
+// issued it. cert-manager writes it so too; the missing annotations are
+// one of the signs a temporary certificate is known by.
+func TemporarySecretMetadata(crt *cmapi.Certificate, leaf *x509.Certificate) (labels, annotations map[string]string) {
+	labels, annotations = DesiredSecretMetadata(crt, leaf, cmmeta.IssuerReference{})
+	delete(annotations, cmapi.IssuerNameAnnotationKey)
+	delete(annotations, cmapi.IssuerKindAnnotationKey)
+	delete(annotations, cmapi.IssuerGroupAnnotationKey)
+	return labels, annotations
+}
+
 // certificateDetailsAnnotations describes a certificate for people browsing
 // Secrets. common-name, alt-names, ip-sans and uri-sans are always written,
 // even empty; the others only when non-empty. cert-manager does not explain

@@ -26,12 +26,19 @@ type Lookup interface {
 type Target interface {
 	Sweeper
 	Lookup
+	// ShimNamespace runs the certificate-shim over one namespace's
+	// Ingresses and Gateways and sweeps that namespace (job/shim.go); a
+	// nil report means the shim is off or the namespace out of scope.
+	ShimNamespace(ctx context.Context, namespace string) (*job.Report, error)
 }
 
 // route says how a changed object of one kind maps to Certificates.
 type route struct {
 	namespaced bool
 	find       func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error)
+	// shim: the object asks the certificate-shim for Certificates, so its
+	// namespace is swept, shim first, instead of looking anything up.
+	shim bool
 }
 
 // routes is the whole event -> work mapping, one row per kind we watch.
@@ -69,6 +76,11 @@ var routes = map[schema.GroupKind]route{
 	{Group: certManagerGroup, Kind: cmapi.ClusterIssuerKind}: {namespaced: false, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
 		return l.CertificatesUsingIssuer(ctx, cmapi.ClusterIssuerKind, "", s.Name)
 	}},
+	// An Ingress or a Gateway: the Certificates it asks for may have to be
+	// created, updated or deleted, and a deleted one leaves nothing to look
+	// up, so its namespace is swept with the shim first.
+	{Group: "networking.k8s.io", Kind: "Ingress"}:         {namespaced: true, shim: true},
+	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}: {namespaced: true, shim: true},
 }
 
 // Outcome is what handling one event did.
@@ -97,6 +109,11 @@ func Handle(ctx context.Context, t Target, req Request) (Outcome, error) {
 	r, ok := routes[req.Subject.groupKind()]
 	if !ok {
 		return out, nil // a kind we do not watch: nothing concerns us
+	}
+	if r.shim {
+		rep, err := t.ShimNamespace(ctx, req.Subject.Namespace)
+		out.Report = rep
+		return out, err
 	}
 	refs, err := r.find(ctx, t, *req.Subject)
 	if err != nil {

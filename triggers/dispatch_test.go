@@ -15,6 +15,8 @@ type fakeTarget struct {
 	asked      []string
 	reconciled []job.ObjectRef
 	swept      bool
+	// shimmed are the namespaces swept with the certificate-shim.
+	shimmed []string
 }
 
 func (f *fakeTarget) found(lookup, namespace, name string) ([]job.ObjectRef, error) {
@@ -46,6 +48,10 @@ func (f *fakeTarget) Run(context.Context) (*job.Report, error) {
 }
 func (f *fakeTarget) Reconcile(_ context.Context, refs []job.ObjectRef) (*job.Report, error) {
 	f.reconciled = append(f.reconciled, refs...)
+	return &job.Report{}, nil
+}
+func (f *fakeTarget) ShimNamespace(_ context.Context, ns string) (*job.Report, error) {
+	f.shimmed = append(f.shimmed, ns)
 	return &job.Report{}, nil
 }
 
@@ -91,5 +97,34 @@ func TestHandleIgnoresOrdersOfAnotherGroup(t *testing.T) {
 		if err != nil || len(f.asked) != 0 || out.Report != nil {
 			t.Errorf("%s of shop.example.com: err %v, asked %v, report %v", kind, err, f.asked, out.Report)
 		}
+	}
+}
+
+// An Ingress or a Gateway sweeps its namespace with the certificate-shim
+// first: nothing is looked up, nothing else is swept. The same kinds of
+// another group are not ours.
+func TestHandleSweepsTheNamespaceOfAnIngressOrGateway(t *testing.T) {
+	for _, tc := range []struct {
+		subject Subject
+		shimmed []string
+	}{
+		{Subject{Group: "networking.k8s.io", Kind: "Ingress", Namespace: "web", Name: "site"}, []string{"web"}},
+		{Subject{Group: "gateway.networking.k8s.io", Kind: "Gateway", Namespace: "edge", Name: "gw"}, []string{"edge"}},
+		{Subject{Group: "extensions", Kind: "Ingress", Namespace: "web", Name: "site"}, nil},
+		{Subject{Group: "shop.example.com", Kind: "Gateway", Namespace: "web", Name: "gw"}, nil},
+	} {
+		t.Run(tc.subject.String(), func(t *testing.T) {
+			f := &fakeTarget{}
+			out, err := Handle(context.Background(), f, Request{Subject: &tc.subject})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.shimmed, tc.shimmed) || len(f.asked) != 0 || f.swept || len(f.reconciled) != 0 {
+				t.Errorf("shimmed %q, asked %q, swept %v, reconciled %v; want shimmed %q only", f.shimmed, f.asked, f.swept, f.reconciled, tc.shimmed)
+			}
+			if (out.Report != nil) != (tc.shimmed != nil) {
+				t.Errorf("report %v, want one only for a shim sweep", out.Report)
+			}
+		})
 	}
 }

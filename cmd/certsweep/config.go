@@ -3,15 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"github.com/kelseyhightower/envconfig"
 	"github.com/robfig/cron/v3"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/certsweep/certsweep/job"
 	"github.com/certsweep/certsweep/renew"
@@ -47,7 +50,18 @@ type config struct {
 	DNS01RecursiveOnly       bool          `envconfig:"DNS01_RECURSIVE_NAMESERVERS_ONLY" default:"false" desc:"check DNS-01 propagation through the recursive nameservers only, as cert-manager's --dns01-recursive-nameservers-only"`
 	ACMEARI                  bool          `envconfig:"ACME_ARI" default:"true" desc:"renew ACME certificates in the CA's suggested window (ARI, RFC 9773), kept in status.acme.ari; false: the normal renewal time only"`
 	HTTP01SolverImage        string        `envconfig:"ACME_HTTP01_SOLVER_IMAGE" desc:"image of HTTP-01 solver Pods, which run certsweep solve-http01 (default: this release's image), as cert-manager's --acme-http01-solver-image"`
+	Shim                     bool          `envconfig:"SHIM" default:"true" desc:"each sweep first creates, updates and deletes the Certificates that Ingresses and Gateways ask for with cert-manager's annotations, as cert-manager's certificate-shim"`
+	DefaultIssuerName        string        `envconfig:"DEFAULT_ISSUER_NAME" desc:"issuer of Ingresses annotated kubernetes.io/tls-acme: \"true\", as cert-manager's --default-issuer-name"`
+	DefaultIssuerKind        string        `envconfig:"DEFAULT_ISSUER_KIND" default:"Issuer" desc:"kind of the default issuer, as cert-manager's --default-issuer-kind"`
+	DefaultIssuerGroup       string        `envconfig:"DEFAULT_ISSUER_GROUP" default:"cert-manager.io" desc:"API group of the default issuer, as cert-manager's --default-issuer-group"`
+	CertificateOwnerRef      bool          `envconfig:"ENABLE_CERTIFICATE_OWNER_REF" default:"false" desc:"make each Certificate the controller owner of its Secret, so deleting the Certificate deletes the Secret, as cert-manager's --enable-certificate-owner-ref; false also removes such an owner reference cert-manager set"`
 	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
+	PushgatewayURL           string        `envconfig:"PUSHGATEWAY_URL" desc:"run: after each sweep, push cert-manager's certificate metrics and certsweep's own to this Prometheus Pushgateway (e.g. http://pushgateway.monitoring:9091), replacing the previous push; a failed push is logged, the run still succeeds"`
+	MetricsInterval          time.Duration `envconfig:"METRICS_INTERVAL" default:"60s" desc:"serve: /metrics reads the Certificates again at most this often"`
+
+	// wrapTransport, when set, wraps the API clients' transport (to count
+	// requests for the metrics); it is not a setting.
+	wrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // configError marks bad configuration: exit code 2.
@@ -113,8 +127,13 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 		DNS01RecursiveOnly:       c.DNS01RecursiveOnly,
 		ACMEARI:                  c.ACMEARI,
 		HTTP01SolverImage:        c.HTTP01SolverImage,
+		Shim: job.ShimOptions{
+			Enabled:       c.Shim,
+			DefaultIssuer: cmmeta.IssuerReference{Name: c.DefaultIssuerName, Kind: c.DefaultIssuerKind, Group: c.DefaultIssuerGroup},
+		},
 		Decide: renew.Options{
-			Jitter: c.RenewJitter,
+			Jitter:   c.RenewJitter,
+			OwnerRef: c.CertificateOwnerRef,
 			Backoff: renew.BackoffPolicy{
 				TemporaryMin: c.BackoffTemporaryMin, TemporaryMax: c.BackoffTemporaryMax,
 				IssuanceMin: c.BackoffIssuanceMin, IssuanceMax: c.BackoffIssuanceMax,
@@ -145,17 +164,10 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 // clients builds the Kubernetes and cert-manager clients by the standard
 // rules: KUBECONFIG (or ~/.kube/config), then the in-cluster service account.
 func (c *config) clients() (kubernetes.Interface, cmclient.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := c.restConfig()
 	if err != nil {
-		inCluster, icErr := rest.InClusterConfig()
-		if icErr != nil {
-			return nil, nil, configError{fmt.Errorf("no Kubernetes configuration: set KUBECONFIG or run in a cluster (%v; %v)", err, icErr)}
-		}
-		cfg = inCluster
+		return nil, nil, err
 	}
-	cfg.QPS, cfg.Burst = c.KubeQPS, c.KubeBurst
-	cfg.UserAgent = "certsweep"
 	// Built-in types travel as protobuf, which is smaller and cheaper to
 	// decode; cert-manager's custom resources only speak JSON.
 	kubeCfg := rest.CopyConfig(cfg)
@@ -172,11 +184,43 @@ func (c *config) clients() (kubernetes.Interface, cmclient.Interface, error) {
 	return kube, cm, nil
 }
 
+// restConfig is the API server's address and credentials by the standard
+// rules: KUBECONFIG (or ~/.kube/config), then the in-cluster service
+// account; with certsweep's rate limits and user agent.
+func (c *config) restConfig() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		inCluster, icErr := rest.InClusterConfig()
+		if icErr != nil {
+			return nil, configError{fmt.Errorf("no Kubernetes configuration: set KUBECONFIG or run in a cluster (%v; %v)", err, icErr)}
+		}
+		cfg = inCluster
+	}
+	cfg.QPS, cfg.Burst = c.KubeQPS, c.KubeBurst
+	cfg.UserAgent = "certsweep"
+	if c.wrapTransport != nil {
+		cfg.Wrap(c.wrapTransport)
+	}
+	return cfg, nil
+}
+
 // newSweeper connects to the API server and returns a Sweeper with opts.
+// With the certificate-shim on, it can also read Gateways (JSON, as for
+// every custom resource).
 func (c *config) newSweeper(opts job.Options) (*job.Sweeper, error) {
 	kube, cm, err := c.clients()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Shim.Enabled {
+		cfg, err := c.restConfig()
+		if err != nil {
+			return nil, err
+		}
+		if opts.Shim.Gateways, err = gwclient.NewForConfig(cfg); err != nil {
+			return nil, fmt.Errorf("building Gateway API client: %w", err)
+		}
 	}
 	return job.New(kube, cm, opts), nil
 }

@@ -52,6 +52,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		event = &req
 	}
+	pusher, err := newPusher(cfg, opts)
+	if err != nil {
+		return err
+	}
 	setMemoryLimit(cfg.MemoryLimitRatio, containerMemoryLimit, logger)
 	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
@@ -59,7 +63,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	if event != nil {
-		return runEvent(ctx, sweeper, *event, stdout, logger)
+		return runEvent(ctx, sweeper, *event, stdout, logger, pusher)
 	}
 
 	if *every != "" {
@@ -70,6 +74,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 				return
 			}
 			fmt.Fprintln(stdout, rep.Summary())
+			pusher.push(ctx, rep)
 		})
 	}
 	rep, err := triggers.Once(ctx, sweeper)
@@ -77,6 +82,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stdout, rep.Summary())
+	pusher.push(ctx, rep)
 	logMemory(logger)
 	return nil
 }
@@ -94,8 +100,10 @@ func logMemory(logger *slog.Logger) {
 		"totalAllocBytes", ms.TotalAlloc, "sysBytes", ms.Sys, "gcCycles", ms.NumGC)
 }
 
-// runEvent handles the one event a JobSink started this Job for.
-func runEvent(ctx context.Context, sweeper *job.Sweeper, req triggers.Request, stdout io.Writer, logger *slog.Logger) error {
+// runEvent handles the one event a JobSink started this Job for. Only a
+// full sweep (a ping) pushes metrics: a push replaces the previous one, and
+// a reconcile of a few Certificates would drop the others' series.
+func runEvent(ctx context.Context, sweeper *job.Sweeper, req triggers.Request, stdout io.Writer, logger *slog.Logger, pusher *pusher) error {
 	log := logger.With("type", req.Type)
 	if req.Subject != nil {
 		log = log.With("subject", req.Subject.String())
@@ -113,5 +121,8 @@ func runEvent(ctx context.Context, sweeper *job.Sweeper, req triggers.Request, s
 		return nil
 	}
 	fmt.Fprintln(stdout, out.Report.Summary())
+	if req.Sweep {
+		pusher.push(ctx, out.Report)
+	}
 	return nil
 }

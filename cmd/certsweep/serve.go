@@ -22,7 +22,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: certsweep serve\n\nHandles CloudEvents (binary or structured mode) POSTed to $PORT;\nGET /healthz answers 200.\n\nEnvironment:")
+		fmt.Fprintln(stderr, "Usage: certsweep serve\n\nHandles CloudEvents (binary or structured mode) POSTed to $PORT;\nGET /healthz answers 200; GET /metrics serves Prometheus metrics.\n\nEnvironment:")
 		printEnvUsage()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,10 +48,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := opts.Logger
 	opts.Deadline = issueWindow(cfg.RequestTimeout, cfg.Deadline)
 	setMemoryLimit(cfg.MemoryLimitRatio, containerMemoryLimit, logger)
+	mon, err := newServeMetrics(cfg)
+	if err != nil {
+		return err
+	}
 	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
 	}
+	_, cm, err := cfg.clients()
+	if err != nil {
+		return err
+	}
+	mon.withClient(cfg, cm, logger)
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {
@@ -61,8 +70,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// if shutdown overruns the request timeout.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	// /metrics never sweeps: it reads the Certificates at most every
+	// CERTSWEEP_METRICS_INTERVAL. Everything else is an event.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", mon.handler)
+	mux.Handle("/", &triggers.Handler{Target: observed{sweeper, mon}, Logger: logger, Work: work})
 	srv := &http.Server{
-		Handler:           &triggers.Handler{Target: sweeper, Logger: logger, Work: work},
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies are at most 1 MiB; a sender that trickles one slower than
 		// this is not Knative.

@@ -73,6 +73,9 @@ type faultRun struct {
 	keys  *keyMaterial
 	logs  *syncBuffer
 	log   *slog.Logger
+	// settings are options every sweep of the test runs with, faulty and
+	// clean alike (a setting such as Decide.OwnerRef).
+	settings []func(*job.Options)
 
 	faultyRuns, cleanRuns, sweepErrors int
 	converged                          bool
@@ -89,8 +92,13 @@ func newFaultRun(t *testing.T, e *env) *faultRun {
 }
 
 // options sets the logger on every sweep of the test, so each one's log is
-// checked for key material.
-func (f *faultRun) options(o *job.Options) { o.Logger = f.log }
+// checked for key material, and the test's settings.
+func (f *faultRun) options(o *job.Options) {
+	o.Logger = f.log
+	for _, set := range f.settings {
+		set(o)
+	}
+}
 
 // capture wraps cfg so that private keys in Secret write requests are
 // remembered: next-key Secrets are deleted once used, yet their keys must

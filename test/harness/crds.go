@@ -83,6 +83,35 @@ func crdFiles(ctx context.Context, extra []string) ([]string, error) {
 	return files, nil
 }
 
+// GatewayAPICRDFiles returns the CRD files of the Gateway API's Gateway and
+// GatewayClass (standard channel), from the gateway-api module version the
+// main module depends on, so that the schema matches the Go types the
+// certificate-shim reads. Pass them in Options.ExtraCRDDirs; a control plane
+// without them is one where the Gateway API is not installed.
+func GatewayAPICRDFiles(ctx context.Context) ([]string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("locate gateway-api module: %w: %s", err, stderr.String())
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return nil, errors.New("locate gateway-api module: not downloaded (run go mod download)")
+	}
+	std := filepath.Join(dir, "config", "crd", "standard")
+	return []string{
+		filepath.Join(std, "gateway.networking.k8s.io_gatewayclasses.yaml"),
+		filepath.Join(std, "gateway.networking.k8s.io_gateways.yaml"),
+	}, nil
+}
+
 // yamlFiles returns path itself if it is a file, else the YAML/JSON files
 // directly in it, sorted.
 func yamlFiles(path string) ([]string, error) {

@@ -40,6 +40,8 @@
 // controller, StartKubelet runs each HTTP-01 solver Pod's args with the
 // certsweep binary, as a kubelet would run the image, and
 // StartIngressRouter routes as the Ingresses, Services and Pods say.
+// StartPushgateway and Promtool come from Debian's prometheus-pushgateway
+// and prometheus packages, installed when missing.
 //
 // Environment:
 //   - CERTSWEEP_CACHE_DIR: where built binaries are cached.

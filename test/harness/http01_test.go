@@ -283,10 +283,11 @@ func TestKubeletAndIngressRouterServeTwoChallenges(t *testing.T) {
 		}
 		return nil
 	})
-	// Stopped means the process is gone, not just forgotten.
-	if conn, err := net.DialTimeout("tcp", oldAddr, 5*time.Second); err == nil {
-		conn.Close()
-		t.Errorf("deleted pod's solver still accepts connections on %s", oldAddr)
+	// Stopped means the process is gone, not just forgotten: its port no
+	// longer serves the answer. (Another test's process may have been given
+	// the freed port since, so a connection alone proves nothing.)
+	if body, err := getDirect(oldAddr, alpha.host, alpha.path()); err == nil && body == alpha.key {
+		t.Errorf("deleted pod's solver still answers on %s", oldAddr)
 	}
 	if status, _ := getVia(t, r, alpha.host, alpha.path()); status != http.StatusServiceUnavailable {
 		t.Errorf("GET %s after its pod was deleted = %d, want 503", alpha.host, status)
@@ -475,4 +476,25 @@ func TestMatchRoutesPrecedence(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("matchRoutes = %q, want %q", got, want)
 	}
+}
+
+// getDirect fetches path from addr with the given Host, bypassing the
+// router; the body is returned only for a 200.
+func getDirect(addr, host, path string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Host = host
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("status %d: %v", resp.StatusCode, err)
+	}
+	return string(b), nil
 }

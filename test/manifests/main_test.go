@@ -7,6 +7,7 @@ package manifests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +48,15 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	code := harness.SetupMain(m, harness.Options{ExtraCRDDirs: []string{dir}})
+	// The sources watch Gateways, so the Gateway API's CRDs are installed
+	// too, for discovery to map them.
+	gateways, err := harness.GatewayAPICRDFiles(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gateway API CRDs: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := harness.SetupMain(m, harness.Options{ExtraCRDDirs: append([]string{dir}, gateways...)})
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

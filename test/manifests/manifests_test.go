@@ -307,6 +307,7 @@ func TestSourcesWatchWhatCertsweepHandles(t *testing.T) {
 		want := []string{
 			"acme.cert-manager.io/v1 Challenge", "acme.cert-manager.io/v1 Order",
 			"cert-manager.io/v1 Certificate", "cert-manager.io/v1 CertificateRequest", "cert-manager.io/v1 ClusterIssuer", "cert-manager.io/v1 Issuer",
+			"gateway.networking.k8s.io/v1 Gateway", "networking.k8s.io/v1 Ingress",
 			"v1 Secret",
 		}
 		if !slices.Equal(kinds, want) {
@@ -437,7 +438,14 @@ func TestPodsAreRestricted(t *testing.T) {
 // RBAC e2e test catches that one), is a review question.
 func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 	want := map[string][]string{
-		"cert-manager.io/certificates":               {"get", "list", "update"},           // gather.go LIST, reread GET, status.go retry annotations UPDATE
+		// gather.go LIST, reread GET, status.go retry annotations UPDATE; the
+		// certificate-shim (shim.go, writes.go) creates, updates, deletes.
+		"cert-manager.io/certificates": {"create", "delete", "get", "list", "update"},
+		// No call: clusters with the OwnerReferencesPermissionEnforcement
+		// admission plugin require it for the blockOwnerDeletion owner
+		// references certsweep sets to a Certificate (next-key Secrets,
+		// requests, and the Secret with CERTSWEEP_ENABLE_CERTIFICATE_OWNER_REF).
+		"cert-manager.io/certificates/finalizers":    {"update"},
 		"cert-manager.io/certificates/status":        {"update"},                          // status.go
 		"cert-manager.io/certificaterequests":        {"create", "delete", "get", "list"}, // writes.go create/prune, lookup.go GET, gather.go LIST
 		"cert-manager.io/certificaterequests/status": {"update"},                          // approval and in-process signing
@@ -460,7 +468,9 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		// Ingress is read and edited in place.
 		"/pods":                       {"create", "delete", "list"},
 		"/services":                   {"create", "delete", "list"},
-		"networking.k8s.io/ingresses": {"create", "delete", "get", "list", "update"},
+		"networking.k8s.io/ingresses": {"create", "delete", "get", "list", "update"}, // and shim.go's LIST
+		// The certificate-shim (job/shim.go) lists Gateways.
+		"gateway.networking.k8s.io/gateways": {"list"},
 	}
 	role := find(t, objects(t, "base"), "ClusterRole", "certsweep")
 	got := map[string][]string{}
