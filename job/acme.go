@@ -426,11 +426,15 @@ func (a *acmeIssuer) ensureChallenge(ctx context.Context, order *cmacme.Order, a
 	if err != nil {
 		return nil, fmt.Errorf("key authorization for %q: %w", domain, err)
 	}
+	solver, err := renew.ApplyIngressOverrides(a.spec.Solvers[idx], order.Annotations)
+	if err != nil {
+		return nil, &refusedError{fmt.Errorf("the HTTP-01 override annotations of %s/%s: %w", order.Namespace, order.Name, err)}
+	}
 	wildcard := authz.Wildcard
 	built, err := issuance.BuildChallenge(order,
 		cmacme.ACMEAuthorization{URL: authz.URL, Identifier: authz.Identifier, Wildcard: &wildcard},
 		cmacme.ACMEChallenge{URL: picked.URL, Token: picked.Token, Type: picked.Type},
-		a.spec.Solvers[idx], keyAuth)
+		solver, keyAuth)
 	if err != nil {
 		return nil, err
 	}

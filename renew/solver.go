@@ -1,6 +1,7 @@
 package renew
 
 import (
+	"fmt"
 	"strings"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
@@ -98,4 +99,44 @@ func selectorScore(sel *cmacme.CertificateDNSNameSelector, domain string, labels
 		}
 	}
 	return score, true
+}
+
+// ApplyIngressOverrides returns solver with the HTTP-01 ingress overrides
+// an Order's annotations carry (copied from its Certificate, where the
+// ingress-shim puts them): acme.cert-manager.io/http01-override-ingress-name
+// (edit that Ingress in place), -ingress-class and
+// -ingress-ingressclassname. Any one of them replaces all three of the
+// solver's own choices, as in cert-manager; more than one is an error.
+// The Issuer's solver is never modified: the result is a copy.
+func ApplyIngressOverrides(solver cmacme.ACMEChallengeSolver, annotations map[string]string) (cmacme.ACMEChallengeSolver, error) {
+	if solver.HTTP01 == nil || solver.HTTP01.Ingress == nil {
+		return solver, nil
+	}
+	name, hasName := annotations[cmacme.ACMECertificateHTTP01IngressNameOverride]
+	class, hasClass := annotations[cmacme.ACMECertificateHTTP01IngressClassOverride]
+	className, hasClassName := annotations[cmacme.ACMECertificateHTTP01IngressClassNameOverride]
+	set := 0
+	for _, has := range []bool{hasName, hasClass, hasClassName} {
+		if has {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		return solver, nil
+	case set > 1:
+		return solver, fmt.Errorf("may not specify more than one of: name, class, ingressClassName override annotations")
+	}
+	out := *solver.DeepCopy()
+	ing := out.HTTP01.Ingress
+	ing.Name, ing.Class, ing.IngressClassName = "", nil, nil
+	switch {
+	case hasName:
+		ing.Name = name
+	case hasClass:
+		ing.Class = &class
+	default:
+		ing.IngressClassName = &className
+	}
+	return out, nil
 }

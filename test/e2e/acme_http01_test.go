@@ -391,3 +391,43 @@ func TestACMERunsAsTheManifestServiceAccount(t *testing.T) {
 		t.Fatalf("left behind: %d pods, %d services, %d ingresses", p, s, i)
 	}
 }
+
+// TestACMEHTTP01IngressNameOverride: a Certificate annotated
+// acme.cert-manager.io/http01-override-ingress-name (as the ingress-shim
+// annotates one for acme.cert-manager.io/http01-edit-in-place) has its
+// challenge answered through that Ingress, edited in place and restored,
+// although the Issuer's solver makes its own Ingress.
+func TestACMEHTTP01IngressNameOverride(t *testing.T) {
+	h := newHTTP01(t)
+	h.names("web.example.test")
+	prefix := networkingv1.PathTypePrefix
+	if _, err := h.kube.NetworkingV1().Ingresses(h.ns).Create(h.ctx(), &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "app"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+		Host: "web.example.test", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}},
+		}}}},
+	}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crt := certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} })
+	crt.Annotations = map[string]string{cmacme.ACMECertificateHTTP01IngressNameOverride: "app"}
+	h.create(crt)
+
+	cfg, counter := harness.WrapCounting(h.cp.Config)
+	rep, err := h.sweeper(cfg, h.options).Run(h.ctx())
+	if err != nil || rep.Issued != 1 {
+		t.Fatalf("want the certificate issued in one run: %v %s %+v", err, rep.Summary(), rep.Outcomes)
+	}
+	// The path was added to the named Ingress and removed (two updates),
+	// and no solver Ingress was made.
+	byRes := counter.Snapshot().ByResource
+	if byRes["UPDATE ingresses.networking.k8s.io"] != 2 || byRes["CREATE ingresses.networking.k8s.io"] != 0 {
+		t.Fatalf("ingress writes %v: want two updates of the named Ingress and no create", byRes)
+	}
+	ing, err := h.kube.NetworkingV1().Ingresses(h.ns).Get(h.ctx(), "app", metav1.GetOptions{})
+	if err != nil || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+		t.Fatalf("the user's Ingress was not restored: %v %+v", err, ing.Spec.Rules)
+	}
+	if p, s, i := h.solverObjects(); p+s+i != 0 {
+		t.Fatalf("left behind: %d pods, %d services, %d ingresses", p, s, i)
+	}
+}
