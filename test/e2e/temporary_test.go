@@ -278,6 +278,21 @@ func TestFaultsOwnerRefAndTemporaryCertificate(t *testing.T) {
 		external = append(external, name)
 		e.create(withTemporaryCertificate(certificate(name, stepIssuer, ecdsaKey)))
 	}
+	// Keystores and output formats ride on the same Secret writes: a lost
+	// write must leave them complete, never half made.
+	e.passwordSecret("jks-password", "changeit-jks")
+	var stores []string
+	for i := range scaled(4, 20) {
+		name := fmt.Sprintf("store-%03d", i)
+		stores = append(stores, name)
+		e.create(certificate(name, issuerRef("ca"), ecdsaKey, func(s *cmapi.CertificateSpec) {
+			s.Keystores = &cmapi.CertificateKeystores{
+				PKCS12: &cmapi.PKCS12Keystore{Create: true, Password: ptrTo("changeit-p12"), Profile: cmapi.Modern2023PKCS12Profile},
+				JKS:    &cmapi.JKSKeystore{Create: true, PasswordSecretRef: passwordRefTo("jks-password")},
+			}
+			s.AdditionalOutputFormats = []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatDER}, {Type: cmapi.CertificateOutputFormatCombinedPEM}}
+		}))
+	}
 
 	f := newFaultRun(t, e)
 	f.settings = append(f.settings, ownerRefOn)
@@ -305,7 +320,7 @@ func TestFaultsOwnerRefAndTemporaryCertificate(t *testing.T) {
 	}
 	e.signPending(external...)
 
-	all := slices.Concat(before, leaves, external, []string{"root"})
+	all := slices.Concat(before, leaves, external, stores, []string{"root"})
 	f.finish(all)
 	for _, n := range all {
 		sec := e.secret(e.certificate(n).Spec.SecretName)
@@ -313,5 +328,15 @@ func TestFaultsOwnerRefAndTemporaryCertificate(t *testing.T) {
 			t.Errorf("%s: a temporary certificate left after converging", n)
 		}
 		e.requireSecretControlledBy(sec.Name, n)
+	}
+	// Converged with zero writes after (f.finish), and renew compares every
+	// keystore with the Secret's key and chain, so present means right.
+	for _, n := range stores {
+		sec := e.secret(n + "-tls")
+		for _, k := range []string{"keystore.p12", "truststore.p12", "keystore.jks", "truststore.jks", "key.der", "tls-combined.pem"} {
+			if len(sec.Data[k]) == 0 {
+				t.Errorf("%s: %s missing after converging", n, k)
+			}
+		}
 	}
 }
