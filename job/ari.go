@@ -16,6 +16,7 @@ import (
 	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/issuance/acme"
 	"github.com/certsweep/certsweep/issuance/pki"
+	"github.com/certsweep/certsweep/renew"
 )
 
 const (
@@ -110,6 +111,16 @@ func (s *Sweeper) refreshARI(ctx context.Context, it *workItem, issuers *issuerC
 		ari.LastChecked = pki.MetaTime(now)
 		ari.NextCheck = pki.MetaTime(now.Add(ariPoll(w.RetryAfter)))
 		ari.LastError = ""
+	}
+	// The window changes the renewal time: decide on it now and write
+	// both in one status update, so a refresh is one write, not two (the
+	// decision made after the refresh then finds nothing to change). A
+	// window that makes the Certificate due is left to that decision.
+	it.cert = desired
+	d, err := s.decide(s.input(it))
+	it.cert = crt
+	if err == nil && d.Action == renew.ActionNone && d.RecordRevision == 0 {
+		desired = settledStatus(desired, d, now)
 	}
 	stored, _, err := s.writeStatus(ctx, crt, desired)
 	if err != nil {

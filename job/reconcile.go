@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
@@ -217,6 +218,27 @@ func (s *Sweeper) readSecret(ctx context.Context, it *workItem) error {
 	return nil
 }
 
+// settledStatus is crt with the status a "none" or "wait" decision leaves:
+// the decision's conditions and times, an issued revision recorded, and,
+// once nothing is pending, no Issuing=False or next key name left over.
+func settledStatus(crt *cmapi.Certificate, d renew.Decision, now time.Time) *cmapi.Certificate {
+	desired := crt.DeepCopy()
+	applyDecisionToStatus(desired, d, now)
+	if d.RecordRevision > 0 {
+		// A run stopped (or lost a race) after writing the Secret but before
+		// the status: the issued revision is in place, so record it.
+		rev := d.RecordRevision
+		desired.Status.Revision = &rev
+	}
+	if d.Action == renew.ActionNone && d.Retry.IsZero() {
+		if c := pki.CertificateCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != cmmeta.ConditionTrue {
+			pki.RemoveCertificateCondition(desired, cmapi.CertificateConditionIssuing)
+		}
+		desired.Status.NextPrivateKeySecretName = nil
+	}
+	return desired
+}
+
 // settle handles "none" and "wait": bring the status in line with the
 // decision and tidy what a finished or interrupted issuance left behind.
 // When everything already matches it writes nothing at all.
@@ -243,21 +265,8 @@ func (s *Sweeper) settle(ctx context.Context, it *workItem, d renew.Decision) (O
 			return out, err
 		}
 	}
-	desired := crt.DeepCopy()
-	applyDecisionToStatus(desired, d, now)
+	desired := settledStatus(crt, d, now)
 	adopting := d.RecordRevision > 0
-	if adopting {
-		// A run stopped (or lost a race) after writing the Secret but before
-		// the status: the issued revision is in place, so record it.
-		rev := d.RecordRevision
-		desired.Status.Revision = &rev
-	}
-	if d.Action == renew.ActionNone && d.Retry.IsZero() {
-		if c := pki.CertificateCondition(desired, cmapi.CertificateConditionIssuing); c != nil && c.Status != cmmeta.ConditionTrue {
-			pki.RemoveCertificateCondition(desired, cmapi.CertificateConditionIssuing)
-		}
-		desired.Status.NextPrivateKeySecretName = nil
-	}
 	readyBefore := pki.CertificateCondition(crt, cmapi.CertificateConditionReady)
 	stored, wrote, err := s.writeStatus(ctx, crt, desired)
 	if err != nil {

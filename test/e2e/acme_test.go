@@ -268,8 +268,15 @@ func TestACMERenewsOnARIWindow(t *testing.T) {
 		t.Fatalf("after issuance want an empty status.acme.ari due now, got %+v", crt.Status.ACME)
 	}
 
-	// The next run fetches the window.
-	a.run(opts)
+	// The next run fetches the window, and records it with the renewal
+	// time it gives in one status write.
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, opts).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if w := counter.Snapshot().ByResource; counter.Writes() != 1 || w["UPDATE certificates.cert-manager.io/status"] != 1 {
+		t.Fatalf("the ARI refresh wrote %v; want one status update", w)
+	}
 	crt = a.certificate("web")
 	ari := crt.Status.ACME.ARI
 	if ari == nil || ari.SuggestedWindow == nil || ari.LastChecked == nil || ari.NextCheck == nil || ari.LastError != "" {
@@ -344,7 +351,7 @@ func TestACMERenewsOnARIWindow(t *testing.T) {
 	if ari := crt.Status.ACME.ARI; ari.SuggestedWindow == nil || !ari.SuggestedWindow.Start.Time.After(leaf.NotBefore) {
 		t.Fatalf("the new certificate's window was not fetched: %+v", ari)
 	}
-	cfg, counter := harness.WrapCounting(a.cp.Config)
+	cfg, counter = harness.WrapCounting(a.cp.Config)
 	if _, err := a.sweeper(cfg, opts).Run(a.ctx()); err != nil || counter.Writes() != 0 {
 		t.Fatalf("the run after wrote: %v %v", err, counter.Snapshot().Writes())
 	}
