@@ -228,7 +228,7 @@ func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.R
 // refusal retrying cannot fix fails the request (the issuance backoff);
 // anything else is temporary.
 func (a *acmeIssuer) caError(order *cmacme.Order, err error) (issuance.Result, error) {
-	if errors.Is(err, errOrderBudget) {
+	if errors.Is(err, errOrderBudget) || errors.Is(err, errPlacingElsewhere) {
 		return issuance.Result{State: issuance.StatePending, Reason: cmapi.CertificateRequestReasonPending, Message: err.Error()}, nil
 	}
 	var ours *refusedError
@@ -315,9 +315,28 @@ func (a *acmeIssuer) place(ctx context.Context, order *cmacme.Order) (*cmacme.Or
 	if err := a.unsolvable(order); err != nil {
 		return order, err
 	}
+	now := a.s.opts.Now()
+	if renew.PlacementClaimed(order, now) {
+		return order, errPlacingElsewhere
+	}
 	if !a.orders.takeOrder() {
 		return order, errOrderBudget
 	}
+	// Claim first: of two runs that both read the Order without a URL,
+	// only the one whose claim is written asks the CA.
+	claim := order.DeepCopy()
+	if claim.Annotations == nil {
+		claim.Annotations = map[string]string{}
+	}
+	claim.Annotations[renew.AnnotationPlacing] = now.UTC().Format(time.RFC3339)
+	claimed, err := a.s.claimOrder(ctx, claim)
+	if apierrors.IsConflict(err) {
+		return order, errPlacingElsewhere
+	}
+	if err != nil {
+		return order, err
+	}
+	order = claimed
 	placed, err := a.client.NewOrder(ctx, issuance.OrderNames(order), order.Spec.Profile, order.Spec.Replaces)
 	// On alreadyReplaced (RFC 9773 §5: an order the CA still holds, or one
 	// a crash left behind, already replaces this certificate) the client
@@ -333,6 +352,10 @@ func (a *acmeIssuer) place(ctx context.Context, order *cmacme.Order) (*cmacme.Or
 
 // errOrderBudget stops a request whose order may not be placed in this run.
 var errOrderBudget = errors.New("the run's cap on new ACME orders is reached; the next run places it")
+
+// errPlacingElsewhere stops a request whose order another run is placing
+// at the CA right now; that run records it, and the next one continues.
+var errPlacingElsewhere = errors.New("another run is placing this order at the ACME server; the next run continues it")
 
 // sync reads the order from the CA and records where it stands.
 func (a *acmeIssuer) sync(ctx context.Context, order *cmacme.Order) (*cmacme.Order, error) {
@@ -475,7 +498,14 @@ func (a *acmeIssuer) advanceChallenge(ctx context.Context, ch *cmacme.Challenge)
 				return true, nil
 			}
 			if _, err := a.client.AcceptChallenge(ctx, ch.Spec.URL); err != nil {
-				return false, fmt.Errorf("accepting the challenge for %q: %w", ch.Spec.DNSName, err)
+				// A run going at the same time may have accepted it first;
+				// the CA refuses a second accept (malformed, "only status
+				// pending"), which is no refusal of the name. Only a
+				// challenge still pending at the CA makes this an error.
+				got, gerr := a.client.GetChallenge(ctx, ch.Spec.URL)
+				if gerr != nil || got.Status == "pending" {
+					return false, fmt.Errorf("accepting the challenge for %q: %w", ch.Spec.DNSName, err)
+				}
 			}
 			upd := ch.DeepCopy()
 			upd.Status.Processing = true

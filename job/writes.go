@@ -172,6 +172,17 @@ func (s *Sweeper) createOrder(ctx context.Context, o *cmacme.Order) (*cmacme.Ord
 
 // updateOrderStatus records an order's progress, carrying the
 // resourceVersion read, so two sweeps never both record a placed order.
+// claimOrder writes the claim (renew.AnnotationPlacing) on an Order before
+// it is placed at the CA, at the resourceVersion read: a run that loses the
+// race gets a Conflict and leaves the placing to the winner.
+func (s *Sweeper) claimOrder(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
+	out, err := s.cm.AcmeV1().Orders(o.Namespace).Update(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return o, fmt.Errorf("claiming Order %s/%s for placing: %w", o.Namespace, o.Name, err)
+	}
+	return out, nil
+}
+
 func (s *Sweeper) updateOrderStatus(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
 	out, err := s.cm.AcmeV1().Orders(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
 	if err != nil {

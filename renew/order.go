@@ -2,6 +2,7 @@ package renew
 
 import (
 	"bytes"
+	"time"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -99,4 +100,36 @@ func NextChallengeStep(ch *cmacme.Challenge) ChallengeStep {
 	default:
 		return ChallengePoll
 	}
+}
+
+// AnnotationPlacing marks an Order a sweep is placing at the CA: the time
+// it claimed the placement (RFC 3339). The claim is written, at the
+// resourceVersion read, before the CA is asked, so of two overlapping
+// runs only one places the order; the other sees the claim and waits.
+const AnnotationPlacing = "certsweep.io/placing"
+
+// PlacingClaimTTL is how long a claim holds. Placing takes one request to
+// the CA; a claim older than this is left by a run that stopped between
+// the claim and recording the order's URL, and the order is placed again
+// (leaving at most one order at the CA unused, never finalized).
+const PlacingClaimTTL = 2 * time.Minute
+
+// PlacementClaimed reports whether another run is placing order now: it
+// has no URL yet and carries a claim younger than PlacingClaimTTL. A claim
+// that does not parse, or lies in the future by more than the TTL, does
+// not hold.
+func PlacementClaimed(order *cmacme.Order, now time.Time) bool {
+	if order == nil || order.Status.URL != "" {
+		return false
+	}
+	v, ok := order.Annotations[AnnotationPlacing]
+	if !ok {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return false
+	}
+	age := now.Sub(at)
+	return age < PlacingClaimTTL && age > -PlacingClaimTTL
 }

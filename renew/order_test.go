@@ -2,6 +2,7 @@ package renew
 
 import (
 	"testing"
+	"time"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 )
@@ -107,6 +108,42 @@ func TestPickSolver(t *testing.T) {
 			got, typ := PickSolver(tt.solvers, tt.domain, tt.offered, tt.labels)
 			if got != tt.want || typ != tt.wantType {
 				t.Errorf("PickSolver = %d %q, want %d %q", got, typ, tt.want, tt.wantType)
+			}
+		})
+	}
+}
+
+// TestPlacementClaimed: a fresh claim on an Order without a URL holds off
+// a second placement; an old, garbage or far-future claim, or an Order
+// already placed, does not.
+func TestPlacementClaimed(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	order := func(claim, url string) *cmacme.Order {
+		o := &cmacme.Order{}
+		if claim != "" {
+			o.Annotations = map[string]string{AnnotationPlacing: claim}
+		}
+		o.Status.URL = url
+		return o
+	}
+	tests := []struct {
+		name  string
+		order *cmacme.Order
+		want  bool
+	}{
+		{"no order", nil, false},
+		{"no claim", order("", ""), false},
+		{"fresh claim", order(now.Add(-30*time.Second).Format(time.RFC3339), ""), true},
+		{"claim just now", order(now.Format(time.RFC3339), ""), true},
+		{"stale claim: the claimer stopped", order(now.Add(-PlacingClaimTTL).Format(time.RFC3339), ""), false},
+		{"garbage claim", order("soon", ""), false},
+		{"far-future claim", order(now.Add(time.Hour).Format(time.RFC3339), ""), false},
+		{"already placed", order(now.Format(time.RFC3339), "https://ca/order/1"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := PlacementClaimed(tt.order, now); got != tt.want {
+				t.Fatalf("PlacementClaimed = %v, want %v", got, tt.want)
 			}
 		})
 	}

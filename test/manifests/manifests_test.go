@@ -459,7 +459,7 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		// created and read by name, listed (a final order's leftover
 		// Challenges; plan's view of orders), progress written through
 		// status, finished Challenges and stale Orders deleted.
-		"acme.cert-manager.io/orders":            {"create", "delete", "get", "list"},
+		"acme.cert-manager.io/orders":            {"create", "delete", "get", "list", "update"}, // update: the placing claim
 		"acme.cert-manager.io/orders/status":     {"update"},
 		"acme.cert-manager.io/challenges":        {"create", "delete", "get", "list"},
 		"acme.cert-manager.io/challenges/status": {"update"},
