@@ -84,6 +84,21 @@ func (h *http01Setup) names(names ...string) {
 	}
 }
 
+// userIngress creates a person's own Ingress routing host to a Service,
+// for solvers that edit an Ingress in place.
+func (h *http01Setup) userIngress(name, host string) {
+	h.t.Helper()
+	prefix := networkingv1.PathTypePrefix
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+		Host: host, IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}},
+		}}}},
+	}}}}
+	if _, err := h.kube.NetworkingV1().Ingresses(h.ns).Create(h.ctx(), ing, metav1.CreateOptions{}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 // solverObjects counts the HTTP-01 solver Pods, Services and Ingresses left
 // in the namespace.
 func (h *http01Setup) solverObjects() (pods, services, ingresses int) {
@@ -232,13 +247,7 @@ func TestACMEHTTP01SolverObjectsShape(t *testing.T) {
 func TestACMEHTTP01EditsNamedIngressInPlace(t *testing.T) {
 	h := newHTTP01(t, func(s *cmacme.ACMEChallengeSolverHTTP01Ingress) { s.IngressClassName = nil; s.Name = "app" })
 	h.names("web.example.test")
-	prefix := networkingv1.PathTypePrefix
-	appRules := []networkingv1.IngressRule{{Host: "web.example.test", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-		Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}}}},
-	}}}}
-	if _, err := h.kube.NetworkingV1().Ingresses(h.ns).Create(h.ctx(), &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "app"}, Spec: networkingv1.IngressSpec{Rules: appRules}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.userIngress("app", "web.example.test")
 	h.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
 	if rep := h.run(h.options); rep.Issued != 1 {
 		t.Fatalf("want the certificate issued in one run: %s %+v", rep.Summary(), rep.Outcomes)
@@ -337,14 +346,7 @@ func TestACMERunsAsTheManifestServiceAccount(t *testing.T) {
 	if _, err := h.cm.CertmanagerV1().Issuers(h.ns).Update(h.ctx(), iss, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	prefix := networkingv1.PathTypePrefix
-	if _, err := h.kube.NetworkingV1().Ingresses(h.ns).Create(h.ctx(), &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "app"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
-		Host: "app.example.test", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}},
-		}}}},
-	}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.userIngress("app", "app.example.test")
 
 	// A DNS-01 Issuer on the same CA and DNS server.
 	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tsig"}, Data: map[string][]byte{"secret": []byte(h.dns.TSIGSecret())}})
@@ -400,14 +402,7 @@ func TestACMERunsAsTheManifestServiceAccount(t *testing.T) {
 func TestACMEHTTP01IngressNameOverride(t *testing.T) {
 	h := newHTTP01(t)
 	h.names("web.example.test")
-	prefix := networkingv1.PathTypePrefix
-	if _, err := h.kube.NetworkingV1().Ingresses(h.ns).Create(h.ctx(), &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "app"}, Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
-		Host: "web.example.test", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-			Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}},
-		}}}},
-	}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h.userIngress("app", "web.example.test")
 	crt := certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} })
 	crt.Annotations = map[string]string{cmacme.ACMECertificateHTTP01IngressNameOverride: "app"}
 	h.create(crt)
@@ -429,5 +424,46 @@ func TestACMEHTTP01IngressNameOverride(t *testing.T) {
 	}
 	if p, s, i := h.solverObjects(); p+s+i != 0 {
 		t.Fatalf("left behind: %d pods, %d services, %d ingresses", p, s, i)
+	}
+}
+
+// TestACMEHTTP01NamedIngressEditsConvergeAfterFaults: the updates that add
+// the challenge path to a person's Ingress and take it out again may reach
+// the API server and fail at the client. The runs that follow finish the
+// issuance with one order and leave the Ingress as it was.
+func TestACMEHTTP01NamedIngressEditsConvergeAfterFaults(t *testing.T) {
+	h := newHTTP01(t, func(s *cmacme.ACMEChallengeSolverHTTP01Ingress) { s.IngressClassName = nil; s.Name = "app" })
+	h.names("web.example.test")
+	h.userIngress("app", "web.example.test")
+	h.create(certificate("web", issuerRef("acme"), ecdsaKey, func(s *cmapi.CertificateSpec) { s.DNSNames = []string{"web.example.test"} }))
+	proxy := harness.StartFaultProxy(t, h.cp, harness.FaultRule{
+		Kind: harness.FaultResetAfterForward, Verbs: []string{"UPDATE"}, Resources: []string{"ingresses"}, Rate: 1, Max: 2,
+	})
+	issued := false
+	for runs := 0; runs < 10 && !issued; runs++ {
+		rep, err := h.sweeper(proxy.RESTConfig(), h.options).Run(h.ctx())
+		if err != nil {
+			t.Fatalf("run %d: %v", runs, err)
+		}
+		issued = rep.Issued == 1
+		h.advance(10 * time.Minute)
+	}
+	if !issued {
+		t.Fatal("not issued after 10 runs")
+	}
+	if proxy.Stats().Total() == 0 {
+		t.Fatal("no fault was injected; the test proves nothing")
+	}
+	h.run(h.options) // a cleanup cut short is finished by the next run
+	ing, err := h.kube.NetworkingV1().Ingresses(h.ns).Get(h.ctx(), "app", metav1.GetOptions{})
+	if err != nil || len(ing.Spec.Rules) != 1 || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+		t.Fatalf("the person's Ingress was not restored: %v %+v", err, ing.Spec.Rules)
+	}
+	if orders, _ := h.cm.AcmeV1().Orders(h.ns).List(h.ctx(), metav1.ListOptions{}); len(orders.Items) != 1 {
+		t.Fatalf("%d Orders, want 1", len(orders.Items))
+	}
+	cfg, counter := harness.WrapCounting(h.cp.Config)
+	if _, err := h.sweeper(cfg, h.options).Run(h.ctx()); err != nil || counter.Writes() != 0 {
+		t.Fatalf("the run after wrote: %v %v", err, counter.Snapshot().Writes())
 	}
 }
