@@ -45,7 +45,13 @@ func newIssuerCache(s *Sweeper, b *budget) *issuerCache {
 // resolve returns the Issuer to sign with for crt. The error is a
 // *issuance.NotReadyError when the issuer is missing or cannot sign yet.
 func (c *issuerCache) resolve(ctx context.Context, crt *cmapi.Certificate) (issuance.Issuer, error) {
-	ref := crt.Spec.IssuerRef
+	return c.resolveRef(ctx, crt.Namespace, crt.Spec.IssuerRef)
+}
+
+// resolveRef returns the Issuer to sign with for ref, as seen from an object
+// in namespace: a Certificate, a CertificateRequest no Certificate owns, or
+// (with namespace taken from the signerName) a CertificateSigningRequest.
+func (c *issuerCache) resolveRef(ctx context.Context, namespace string, ref cmmeta.IssuerReference) (issuance.Issuer, error) {
 	if !renew.SignsInProcess(ref) {
 		return issuance.External{}, nil
 	}
@@ -55,7 +61,7 @@ func (c *issuerCache) resolve(ctx context.Context, crt *cmapi.Certificate) (issu
 	}
 	key := kind + "/" + ref.Name
 	if kind == cmapi.IssuerKind {
-		key = kind + "/" + crt.Namespace + "/" + ref.Name
+		key = kind + "/" + namespace + "/" + ref.Name
 	}
 	c.mu.Lock()
 	e, ok := c.entries[key]
@@ -64,7 +70,7 @@ func (c *issuerCache) resolve(ctx context.Context, crt *cmapi.Certificate) (issu
 		c.entries[key] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { c.load(ctx, e, kind, crt.Namespace, ref.Name) })
+	e.once.Do(func() { c.load(ctx, e, kind, namespace, ref.Name) })
 	return e.issuer, e.err
 }
 
