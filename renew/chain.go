@@ -232,7 +232,15 @@ func renewalDue(e *evaluation) (string, string, bool) {
 		// Decide turns this into Renewing with its own message (§1.2 step 8).
 		return ReasonWindowError, r.err.Error(), true
 	}
-	return ReasonRenewing, fmt.Sprintf("Renewing certificate as renewal was scheduled at %s", statusTime(r.at)), true
+	// cert-manager's words name status.renewalTime, the time people were
+	// shown, even when it is behind the one just computed (renewBefore
+	// changed since). Without one (never set), the computed time stands
+	// in where cert-manager would print "<nil>".
+	scheduled := r.at
+	if t := e.crt.Status.RenewalTime; t != nil {
+		scheduled = t.Time
+	}
+	return ReasonRenewing, fmt.Sprintf("Renewing certificate as renewal was scheduled at %s", statusTime(scheduled)), true
 }
 
 // 9 (readiness)

@@ -34,11 +34,11 @@ const ReasonAdditionalOutputFormatsMismatch = "AdditionalOutputFormatsMismatch"
 
 // secretDrift returns the first drift found, in cert-manager's order:
 // managed labels, certificate-details annotations, cert-manager keys we own
-// but no longer want, secretTemplate values, template keys we own but no
-// longer want, additional output formats (values, then ownership), the
-// owner reference (value, then ownership), keystores, data keys we own but
-// no longer want. warnings reports
-// unreadable managedFields, in which case the ownership checks are skipped
+// but no longer want, secretTemplate values, template keys we do not own
+// yet or own but no longer want, additional output formats (values, then
+// ownership), the owner reference (value, then ownership), keystores, data
+// keys we own but no longer want. warnings reports unreadable
+// managedFields, in which case the ownership checks are skipped
 // (cert-manager only logs this too).
 func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings []string) {
 	s := e.secret
@@ -95,8 +95,19 @@ func secretDrift(e *evaluation) (reason, message string, drifted bool, warnings 
 	}
 
 	if err == nil {
+		// In cert-manager's order: labels, then annotations; first the
+		// template keys our field manager does not own (a key another
+		// writer set with the right value, say), then owned keys the
+		// template dropped. Only an owned key is removed when the
+		// template later drops it, so a rewrite takes ownership of each.
+		if missing := unownedKeys(templateLabels, ownedLabels); len(missing) > 0 {
+			return ReasonSecretTemplateMismatch, fmt.Sprintf("Secret is missing these Template Labels: %v", missing), true, warnings
+		}
 		if extra := extraKeys(ownedLabels, false, keySet(templateLabels)); len(extra) > 0 {
 			return ReasonSecretTemplateMismatch, fmt.Sprintf("Secret has these extra Labels: %v", extra), true, warnings
+		}
+		if missing := unownedKeys(templateAnnotations, ownedAnnotations); len(missing) > 0 {
+			return ReasonSecretTemplateMismatch, fmt.Sprintf("Secret is missing these Template Annotations: %v", missing), true, warnings
 		}
 		if extra := extraKeys(ownedAnnotations, false, keySet(templateAnnotations)); len(extra) > 0 {
 			return ReasonSecretTemplateMismatch, fmt.Sprintf("Secret has these extra Annotations: %v", extra), true, warnings
@@ -136,6 +147,17 @@ func extraKeys(owned map[string]bool, cmKeys bool, want map[string]bool) []strin
 		}
 	}
 	return extra
+}
+
+// unownedKeys lists, in order, the keys of want that owned lacks.
+func unownedKeys(want map[string]string, owned map[string]bool) []string {
+	var missing []string
+	for _, k := range sortedKeys(want) {
+		if !owned[k] {
+			missing = append(missing, k)
+		}
+	}
+	return missing
 }
 
 // hasValues reports whether every key of want is present in have with the
