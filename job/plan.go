@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/certsweep/certsweep/renew"
@@ -34,6 +35,26 @@ type PlanRow struct {
 	// Order is where the ACME order of the request in flight stands, when
 	// there is one.
 	Order *renew.OrderView `json:"order,omitempty"`
+	// NotBefore is the start of the certificate's validity, so a reader
+	// (the timeline page) can draw notBefore..notAfter.
+	NotBefore *time.Time `json:"notBefore,omitempty"`
+	// LastFailureTime and FailureClass are the recorded retry window's
+	// start and schedule (the certsweep.io annotations): with NextAttempt
+	// they say which window a failing Certificate is waiting out.
+	LastFailureTime *time.Time `json:"lastFailureTime,omitempty"`
+	FailureClass    string     `json:"failureClass,omitempty"`
+	// FailureReason and FailureMessage say why the last attempt failed:
+	// the Certificate's Issuing condition when it is False, which is where
+	// cert-manager and the sweep put a failed attempt's reason.
+	FailureReason  string `json:"failureReason,omitempty"`
+	FailureMessage string `json:"failureMessage,omitempty"`
+}
+
+// Failing reports whether the row is a Certificate whose last attempt
+// failed: a retry window is recorded, its Issuing condition is False, or
+// the sweep could not decide it at all.
+func (r PlanRow) Failing() bool {
+	return r.Attempts > 0 || r.FailureReason != "" || r.Reason == renew.ReasonSweepError
 }
 
 // Plan gathers exactly what a sweep gathers and asks renew/ the same
@@ -70,6 +91,13 @@ func (s *Sweeper) Plan(ctx context.Context) ([]PlanRow, error) {
 		if !d.Retry.IsZero() {
 			t := d.Retry.NextAttempt
 			row.NextAttempt = &t
+			last := d.Retry.LastFailureTime
+			row.LastFailureTime = &last
+			row.FailureClass = string(d.Retry.Class)
+		}
+		row.NotBefore = d.NotBefore
+		if c := issuingFailed(it.cert); c != nil {
+			row.FailureReason, row.FailureMessage = c.Reason, c.Message
 		}
 		if s.opts.Decide.Schedule != nil && d.NotBefore != nil && d.NotAfter != nil {
 			if w := renew.ScheduleWarning(it.cert, *d.NotBefore, *d.NotAfter, s.opts.Decide.Schedule, in.Now); w != "" {
@@ -113,6 +141,17 @@ func (s *Sweeper) planOrders(ctx context.Context, rows []PlanRow, inFlight map[i
 			rows[i].Order = &view
 		}
 	}
+}
+
+// issuingFailed returns the Certificate's Issuing condition when it is
+// False, which is how a failed attempt is recorded on it.
+func issuingFailed(crt *cmapi.Certificate) *cmapi.CertificateCondition {
+	for i, c := range crt.Status.Conditions {
+		if c.Type == cmapi.CertificateConditionIssuing && c.Status == cmmeta.ConditionFalse {
+			return &crt.Status.Conditions[i]
+		}
+	}
+	return nil
 }
 
 // issuerName renders an issuerRef the way cert-manager's messages do:

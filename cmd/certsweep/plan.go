@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/certsweep/certsweep/job"
+	"github.com/certsweep/certsweep/job/timeline"
 	"github.com/certsweep/certsweep/renew"
 )
 
@@ -22,19 +23,23 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.SetOutput(stderr)
 	var sc scope
 	sc.register(fs)
-	output := fs.String("o", "table", "output format: table, wide or json")
+	output := fs.String("o", "table", "output format: table, wide, json or html (the renewal timeline page)")
+	schedule := fs.String("schedule", "", "the sweep schedule, as the CronJob's (default: CERTSWEEP_SCHEDULE); decides as a sweep on it would and draws its runs on the timeline")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelpShown
 		}
 		return configError{err}
 	}
-	if *output != "table" && *output != "wide" && *output != "json" {
-		return configError{fmt.Errorf("-o must be table, wide or json, got %q", *output)}
+	if *output != "table" && *output != "wide" && *output != "json" && *output != "html" {
+		return configError{fmt.Errorf("-o must be table, wide, json or html, got %q", *output)}
 	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
+	}
+	if *schedule != "" {
+		cfg.Schedule = *schedule
 	}
 	sc.resolve(cfg, false)
 	opts, err := cfg.sweepOptions(stderr)
@@ -45,9 +50,15 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// The page's "now" line: the plan decides on the same clock a moment
+	// later, which no axis could show.
+	planned := time.Now()
 	rows, err := sweeper.Plan(ctx)
 	if err != nil {
 		return err
+	}
+	if *output == "html" {
+		return timeline.Render(stdout, timeline.Page{Rows: rows, Now: planned, Schedule: opts.Decide.Schedule, ScheduleSpec: cfg.Schedule})
 	}
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)

@@ -1,8 +1,9 @@
 // Package manifests checks manifests/: every variant applies to a real API
-// server (server-side dry-run, strict field validation) with cert-manager's
-// and Knative's CRDs installed, and its settings agree with each other and
-// with what the binary does. It is its own package so that the Knative CRDs
-// load only here and the e2e package's control plane stays lean.
+// server (server-side dry-run, strict field validation) with cert-manager's,
+// Knative's and the Prometheus Operator's PrometheusRule CRDs installed,
+// and its settings agree with each other and with what the binary does. It
+// is its own package so that those CRDs load only here and the e2e
+// package's control plane stays lean.
 package manifests
 
 import (
@@ -25,9 +26,13 @@ import (
 	"github.com/certsweep/certsweep/test/harness"
 )
 
-// The Knative releases whose CRDs the manifests are checked against. They
-// are Go modules, fetched into the module cache by exact version without
-// touching this module's go.mod.
+// The Knative releases whose CRDs the manifests are checked against, and
+// the Prometheus Operator release whose PrometheusRule CRD
+// manifests/monitoring is. They are Go modules, fetched into the module
+// cache by exact version without touching this module's go.mod. The
+// Prometheus Operator's is v0.85.0 because that is the newest release of
+// its root module (the one that ships example/prometheus-operator-crd) the
+// module proxy serves; PrometheusRule's v1 schema is stable across them.
 var knativeCRDs = []struct {
 	module string
 	dir    string
@@ -35,6 +40,7 @@ var knativeCRDs = []struct {
 }{
 	{"knative.dev/serving@v0.51.0", "config/core/300-resources", []string{"service.yaml"}},
 	{"knative.dev/eventing@v0.47.0", "config/core/resources", []string{"apiserversource.yaml", "pingsource.yaml", "jobsink.yaml", "broker.yaml", "trigger.yaml"}},
+	{"github.com/prometheus-operator/prometheus-operator@v0.85.0", "example/prometheus-operator-crd", []string{"monitoring.coreos.com_prometheusrules.yaml"}},
 }
 
 func TestMain(m *testing.M) {
@@ -44,7 +50,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	if err := knativeCRDFiles(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "knative CRDs: %v\n", err)
+		fmt.Fprintf(os.Stderr, "knative and prometheus-operator CRDs: %v\n", err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // variants are the directories a user applies with kubectl apply -k.
-var variants = []string{"base", "cronjob", "oneshot", "knative", "knative/broker", "knative/jobsink"}
+var variants = []string{"base", "cronjob", "oneshot", "knative", "knative/broker", "knative/jobsink", "monitoring"}
 
 func manifestsDir(t *testing.T) string {
 	t.Helper()
