@@ -56,7 +56,7 @@ type config struct {
 	DefaultIssuerGroup       string        `envconfig:"DEFAULT_ISSUER_GROUP" default:"cert-manager.io" desc:"API group of the default issuer, as cert-manager's --default-issuer-group"`
 	CertificateOwnerRef      bool          `envconfig:"ENABLE_CERTIFICATE_OWNER_REF" default:"false" desc:"make each Certificate the controller owner of its Secret, so deleting the Certificate deletes the Secret, as cert-manager's --enable-certificate-owner-ref; false also removes such an owner reference cert-manager set"`
 	MemoryLimitRatio         float64       `envconfig:"MEMORY_LIMIT_RATIO" default:"0.9" desc:"run, serve: set the Go memory limit to this fraction of the container's cgroup memory limit, so the GC works harder before an OOM kill (0: off; an explicit GOMEMLIMIT wins)"`
-	PushgatewayURL           string        `envconfig:"PUSHGATEWAY_URL" desc:"run: after each sweep, push cert-manager's certificate metrics and certsweep's own to this Prometheus Pushgateway (e.g. http://pushgateway.monitoring:9091), replacing the previous push; a failed push is logged, the run still succeeds"`
+	PushgatewayURL           string        `envconfig:"PUSHGATEWAY_URL" desc:"run, and serve's ping sweeps: after each full sweep, push cert-manager's certificate metrics and certsweep's own to this Prometheus Pushgateway (e.g. http://pushgateway.monitoring:9091), replacing the previous push; a failed push is logged, the run still succeeds"`
 	MetricsInterval          time.Duration `envconfig:"METRICS_INTERVAL" default:"60s" desc:"serve: /metrics reads the Certificates again at most this often"`
 
 	// wrapTransport, when set, wraps the API clients' transport (to count

@@ -16,8 +16,10 @@ import (
 	"github.com/certsweep/certsweep/job/metrics"
 )
 
-// pusher pushes each sweep's metrics to the Pushgateway
-// (CERTSWEEP_PUSHGATEWAY_URL), for `run`. A nil pusher pushes nothing.
+// pusher pushes each full sweep's metrics to the Pushgateway
+// (CERTSWEEP_PUSHGATEWAY_URL): `run`'s, and `serve`'s ping sweeps, since a
+// Knative Service that scales to zero is not there to be scraped for the
+// ten minutes a `for: 10m` alert needs. A nil pusher pushes nothing.
 type pusher struct {
 	gateway  *metrics.Pushgateway
 	grouping map[string]string
@@ -27,8 +29,9 @@ type pusher struct {
 
 // newPusher returns the run's pusher, nil when no Pushgateway is set. It
 // counts the API requests of the clients cfg builds from then on, so call
-// it before newSweeper.
-func newPusher(cfg *config, opts job.Options) (*pusher, error) {
+// it before newSweeper; serve, which counts them already, passes its
+// counter as requests instead.
+func newPusher(cfg *config, opts job.Options, requests *metrics.APIRequests) (*pusher, error) {
 	if cfg.PushgatewayURL == "" {
 		return nil, nil
 	}
@@ -36,13 +39,16 @@ func newPusher(cfg *config, opts job.Options) (*pusher, error) {
 	if err != nil {
 		return nil, configError{fmt.Errorf("CERTSWEEP_PUSHGATEWAY_URL: %w", err)}
 	}
-	p := &pusher{gateway: gw, requests: metrics.NewAPIRequests(), logger: opts.Logger}
+	p := &pusher{gateway: gw, requests: requests, logger: opts.Logger}
+	if requests == nil {
+		p.requests = metrics.NewAPIRequests()
+		cfg.wrapTransport = p.requests.Wrap
+	}
 	if cfg.Shards > 1 {
 		// Each shard replaces its own group only, so the shards' pushes
 		// add up instead of overwriting each other.
 		p.grouping = map[string]string{"shard": strconv.Itoa(opts.Shard)}
 	}
-	cfg.wrapTransport = p.requests.Wrap
 	return p, nil
 }
 
@@ -102,11 +108,12 @@ func (m *serveMetrics) withClient(cfg *config, cm cmclient.Interface, logger *sl
 }
 
 // observed is the Sweeper serve hands events to: a full sweep's report
-// updates the metrics (a reconcile of a few Certificates does not: it is
-// not the whole picture).
+// updates the metrics, and is pushed when a Pushgateway is set (a
+// reconcile of a few Certificates is not: it is not the whole picture).
 type observed struct {
 	*job.Sweeper
-	m *serveMetrics
+	m    *serveMetrics
+	push *pusher
 }
 
 func (o observed) Run(ctx context.Context) (*job.Report, error) {
@@ -115,6 +122,7 @@ func (o observed) Run(ctx context.Context) (*job.Report, error) {
 		now := time.Now()
 		o.m.sweeps.Observe(rep, now)
 		o.m.live.Set(metrics.FromReport(rep), now)
+		o.push.push(ctx, rep)
 	}
 	return rep, err
 }

@@ -22,14 +22,14 @@ func TestMetricsSettings(t *testing.T) {
 		if c.PushgatewayURL != "" || c.MetricsInterval != time.Minute {
 			t.Fatalf("pushgateway %q, metrics interval %s", c.PushgatewayURL, c.MetricsInterval)
 		}
-		p, err := newPusher(c, job.Options{})
+		p, err := newPusher(c, job.Options{}, nil)
 		if p != nil || err != nil || c.wrapTransport != nil {
 			t.Fatalf("no Pushgateway: pusher %v, error %v", p, err)
 		}
 	})
 	t.Run("a bad URL is bad configuration", func(t *testing.T) {
 		for _, bad := range []string{"pushgateway:9091", "ftp://user:hunter2@pg", "http://user:hunter2@pg:9091/?x"} {
-			_, err := newPusher(&config{PushgatewayURL: bad}, job.Options{})
+			_, err := newPusher(&config{PushgatewayURL: bad}, job.Options{}, nil)
 			var cfgErr configError
 			if !errors.As(err, &cfgErr) || !strings.Contains(err.Error(), "CERTSWEEP_PUSHGATEWAY_URL") || strings.Contains(err.Error(), "hunter2") {
 				t.Errorf("%s: error %v, want a configuration error without the password", bad, err)
@@ -38,7 +38,7 @@ func TestMetricsSettings(t *testing.T) {
 	})
 	t.Run("a shard pushes to its own group", func(t *testing.T) {
 		c := &config{PushgatewayURL: "http://pg:9091", Shards: 3}
-		p, err := newPusher(c, job.Options{Shard: 2})
+		p, err := newPusher(c, job.Options{Shard: 2}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestMetricsSettings(t *testing.T) {
 		if c.wrapTransport == nil {
 			t.Fatal("the API clients' requests are not counted")
 		}
-		if p, _ := newPusher(&config{PushgatewayURL: "http://pg:9091", Shards: 1}, job.Options{}); len(p.grouping) != 0 {
+		if p, _ := newPusher(&config{PushgatewayURL: "http://pg:9091", Shards: 1}, job.Options{}, nil); len(p.grouping) != 0 {
 			t.Fatalf("unsharded grouping %v, want none", p.grouping)
 		}
 	})

@@ -52,7 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		event = &req
 	}
-	pusher, err := newPusher(cfg, opts)
+	pusher, err := newPusher(cfg, opts, nil)
 	if err != nil {
 		return err
 	}

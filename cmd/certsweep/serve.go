@@ -52,6 +52,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	push, err := newPusher(cfg, opts, mon.requests)
+	if err != nil {
+		return err
+	}
 	sweeper, err := cfg.newSweeper(opts)
 	if err != nil {
 		return err
@@ -74,7 +78,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// CERTSWEEP_METRICS_INTERVAL. Everything else is an event.
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", mon.handler)
-	mux.Handle("/", &triggers.Handler{Target: observed{sweeper, mon}, Logger: logger, Work: work})
+	mux.Handle("/", &triggers.Handler{Target: observed{sweeper, mon, push}, Logger: logger, Work: work})
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -429,3 +429,51 @@ func TestServeMetrics(t *testing.T) {
 		t.Errorf("no last success after a sweep")
 	}
 }
+
+// TestServePushesEachPingSweep: with CERTSWEEP_PUSHGATEWAY_URL set, `serve`
+// pushes after each ping's sweep, as `run` does, so the series outlive a
+// Knative Service scaled to zero: they are still on the Pushgateway after
+// the process has exited. A Certificate deleted before the next ping has
+// no series after it.
+func TestServePushesEachPingSweep(t *testing.T) {
+	pg := harness.StartPushgateway(t)
+	e := newEnv(t)
+	bin := certsweepBinary(t)
+	e.create(selfSignedIssuer("ss"))
+	e.create(certificate("kept", issuerRef("ss"), ecdsaKey))
+	e.create(certificate("dropped", issuerRef("ss"), ecdsaKey))
+	cmd, url := e.startServeBinary(bin, "CERTSWEEP_PUSHGATEWAY_URL="+pg.URL())
+
+	// The push happens before the reply, so the Pushgateway has it now.
+	if code := send(t, url, "binary", pingEvent()); code != http.StatusOK {
+		t.Fatalf("ping reply = %d", code)
+	}
+	x := parseExposition(t, pg.Metrics(t))
+	group := []string{"job", "certsweep", "instance", ""}
+	requireCertificateSeries(t, x, e.requireReady("kept", 1), group...)
+	requireCertificateSeries(t, x, e.requireReady("dropped", 1), group...)
+	if got := x.value(t, "certsweep_sweep_certificates", map[string]string{"result": "issued"}); got != 2 {
+		t.Errorf("issued = %v, want 2", got)
+	}
+
+	// The next ping's push replaces the group.
+	if err := e.cm.CertmanagerV1().Certificates(e.ns).Delete(e.ctx(), "dropped", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := send(t, url, "binary", pingEvent()); code != http.StatusOK {
+		t.Fatalf("second ping reply = %d", code)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve after SIGTERM: %v, want exit 0", err)
+	}
+	// Scaled to zero: the series are still there to alert on.
+	x = parseExposition(t, pg.Metrics(t))
+	requireNoCertificateSeries(t, x, e.ns, "dropped")
+	requireCertificateSeries(t, x, e.certificate("kept"), group...)
+	if got := x.value(t, "certsweep_sweep_certificates", map[string]string{"result": "scanned"}); got != 1 {
+		t.Errorf("second ping scanned = %v, want 1", got)
+	}
+}

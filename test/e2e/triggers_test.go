@@ -895,21 +895,19 @@ func writeEventFile(t *testing.T, ev event.Event) string {
 	return path
 }
 
-// TestServeBinary runs `certsweep serve` as the Knative Service does: on
-// $PORT, answering /healthz, handling a ping, and exiting 0 on SIGTERM.
-func TestServeBinary(t *testing.T) {
-	bin := certsweepBinary(t)
-	e := newEnv(t)
-	e.create(selfSignedIssuer("ss"))
-	e.create(certificate("served", issuerRef("ss"), ecdsaKey))
-
+// startServeBinary starts `certsweep serve` on a free port with the pod's
+// environment plus env, and returns once it answers /healthz.
+func (e *env) startServeBinary(bin string, env ...string) (*exec.Cmd, string) {
+	t := e.t
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd, _, _ := startBinary(t, bin, e.podEnv(e.cp.Config, fmt.Sprintf("PORT=%d", port), "CERTSWEEP_REQUEST_TIMEOUT=60s"), "serve")
+	env = append([]string{fmt.Sprintf("PORT=%d", port), "CERTSWEEP_REQUEST_TIMEOUT=60s"}, env...)
+	cmd, _, _ := startBinary(t, bin, e.podEnv(e.cp.Config, env...), "serve")
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	// Wait until it listens: a condition, bounded by the test context.
@@ -928,6 +926,18 @@ func TestServeBinary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("serve never answered /healthz: %v", err)
 	}
+	return cmd, url
+}
+
+// TestServeBinary runs `certsweep serve` as the Knative Service does: on
+// $PORT, answering /healthz, handling a ping, and exiting 0 on SIGTERM.
+func TestServeBinary(t *testing.T) {
+	bin := certsweepBinary(t)
+	e := newEnv(t)
+	e.create(selfSignedIssuer("ss"))
+	e.create(certificate("served", issuerRef("ss"), ecdsaKey))
+
+	cmd, url := e.startServeBinary(bin)
 	for _, mode := range []string{"binary", "structured"} {
 		if code := send(t, url, mode, pingEvent()); code != http.StatusOK {
 			t.Fatalf("%s ping reply = %d", mode, code)
