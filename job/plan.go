@@ -154,10 +154,12 @@ func issuingFailed(crt *cmapi.Certificate) *cmapi.CertificateCondition {
 	return nil
 }
 
-// issuerName renders an issuerRef the way cert-manager's messages do:
+// issuerName renders a Certificate's issuerRef (see issuerRefName).
+func issuerName(crt *cmapi.Certificate) string { return issuerRefName(crt.Spec.IssuerRef) }
+
+// issuerRefName renders an issuerRef the way cert-manager's messages do:
 // Kind.group/name, with the defaults spelled out.
-func issuerName(crt *cmapi.Certificate) string {
-	ref := crt.Spec.IssuerRef
+func issuerRefName(ref cmmeta.IssuerReference) string {
 	kind, group := ref.Kind, ref.Group
 	if kind == "" {
 		kind = cmapi.IssuerKind

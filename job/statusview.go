@@ -11,6 +11,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -178,7 +179,9 @@ func summarizeSecret(sec *corev1.Secret) (*SecretSummary, string) {
 		Serial: leaf.SerialNumber.Text(16), NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter,
 	}
 	if n := sec.Annotations[cmapi.IssuerNameAnnotationKey]; n != "" {
-		sum.IssuerName = fmt.Sprintf("%s.%s/%s", sec.Annotations[cmapi.IssuerKindAnnotationKey], sec.Annotations[cmapi.IssuerGroupAnnotationKey], n)
+		// cert-manager records the issuerRef as written, so an empty kind
+		// or group is its default, spelled out here as plan does.
+		sum.IssuerName = issuerRefName(cmmeta.IssuerReference{Name: n, Kind: sec.Annotations[cmapi.IssuerKindAnnotationKey], Group: sec.Annotations[cmapi.IssuerGroupAnnotationKey]})
 	}
 	for _, ip := range leaf.IPAddresses {
 		sum.IPAddresses = append(sum.IPAddresses, ip.String())
