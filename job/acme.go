@@ -78,6 +78,7 @@ func (c *issuerCache) loadACME(ctx context.Context, e *issuerEntry, obj cmapi.Ge
 	}
 	client, err := acme.New(ctx, acme.Config{
 		DirectoryURL: spec.Server, CABundle: spec.CABundle, SkipTLSVerify: spec.SkipTLSVerify, UserAgent: c.s.opts.UserAgent,
+		WrapTransport: c.s.opts.ACMETransport,
 	}, key, accountURL)
 	if err != nil {
 		notReady("ErrRegisterACMEAccount", fmt.Sprintf("Failed to reach the ACME server: %v", err))

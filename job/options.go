@@ -8,6 +8,7 @@ package job
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -56,6 +57,10 @@ type Options struct {
 	ACMEWait time.Duration
 	// ACMEMaxNewOrders caps the new ACME orders one run places; 0 means no cap.
 	ACMEMaxNewOrders int
+	// ACMETransport, when set, wraps the HTTP transport of every ACME
+	// client the run builds (metrics count the requests there; see
+	// acme.Action); nil leaves it as it is.
+	ACMETransport func(http.RoundTripper) http.RoundTripper
 	// DNS01Nameservers are the recursive nameservers (host:port) DNS-01
 	// propagation is checked through; empty means the system's.
 	DNS01Nameservers []string

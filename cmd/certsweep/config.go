@@ -62,6 +62,9 @@ type config struct {
 	// wrapTransport, when set, wraps the API clients' transport (to count
 	// requests for the metrics); it is not a setting.
 	wrapTransport func(http.RoundTripper) http.RoundTripper
+	// wrapACMETransport, when set, becomes the sweep's
+	// job.Options.ACMETransport (to count ACME requests); not a setting.
+	wrapACMETransport func(http.RoundTripper) http.RoundTripper
 }
 
 // configError marks bad configuration: exit code 2.
@@ -221,6 +224,9 @@ func (c *config) newSweeper(opts job.Options) (*job.Sweeper, error) {
 		if opts.Shim.Gateways, err = gwclient.NewForConfig(cfg); err != nil {
 			return nil, fmt.Errorf("building Gateway API client: %w", err)
 		}
+	}
+	if c.wrapACMETransport != nil && opts.ACMETransport == nil {
+		opts.ACMETransport = c.wrapACMETransport
 	}
 	return job.New(kube, cm, opts), nil
 }

@@ -52,7 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	push, err := newPusher(cfg, opts, mon.requests)
+	push, err := newPusher(cfg, opts, mon)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	mon.withClient(cfg, cm, logger)
+	mon.withClient(cfg, cm, logger, push)
 
 	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
 	if err != nil {

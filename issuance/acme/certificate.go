@@ -54,7 +54,7 @@ func (c *Client) Certificate(ctx context.Context, certURL, preferredChain string
 // fetchChain downloads and decodes one chain, returning the response's
 // Link header values too.
 func (c *Client) fetchChain(ctx context.Context, op, certURL string) ([]*x509.Certificate, []string, error) {
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	raw, err := c.lego().Certificates.Get(ctx, certURL, true)
 	if err != nil {
 		return nil, nil, wrap(op, certURL, rec, err)
@@ -103,7 +103,7 @@ func (c *Client) RenewalInfo(ctx context.Context, leaf *x509.Certificate) (Renew
 		return RenewalWindow{}, &Error{Op: op, Err: errors.Join(ErrInvalidInput, err)}
 	}
 	url := c.lego().GetDirectory().RenewalInfo + "/" + id
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	info, err := c.lego().Certificates.GetRenewalInfo(ctx, id)
 	if errors.Is(err, api.ErrNoARI) {
 		// The directory has renewalInfo, so lego means an invalid window.

@@ -32,6 +32,10 @@ type Config struct {
 	UserAgent string
 	// Timeout bounds each HTTP request; default 30s.
 	Timeout time.Duration
+	// WrapTransport, when set, wraps the transport every request to the CA
+	// goes through, retries and nonce fetches included (metrics count
+	// there; see Action). nil leaves it as it is.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // EAB is an external account binding: the key ID and the HMAC key, base64url
@@ -154,7 +158,7 @@ func (c *Client) Register(ctx context.Context, email string, eab *EAB) (accountU
 		}
 	}
 	req := legoacme.Account{TermsOfServiceAgreed: true, Contact: contact(email)}
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	var acct legoacme.ExtendedAccount
 	if eab != nil {
 		if eab.KeyID == "" || eab.HMACKey == "" {
@@ -189,7 +193,7 @@ func (c *Client) UpdateEmail(ctx context.Context, email string) error {
 	if kid == "" {
 		return invalidInput(op, "no account URL: call Register first")
 	}
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	_, err := c.lego().Accounts.Update(ctx, kid, legoacme.Account{Contact: contact(email)})
 	return wrap(op, kid, rec, err)
 }

@@ -100,7 +100,7 @@ func (c *Client) NewOrderOptions(ctx context.Context, names []string, opts Order
 		}
 		idents = append(idents, name)
 	}
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	ext, err := core.Orders.New(ctx, idents, &api.OrderOptions{
 		Profile:        opts.Profile,
 		ReplacesCertID: opts.Replaces,
@@ -121,7 +121,7 @@ func (c *Client) NewOrderOptions(ctx context.Context, names []string, opts Order
 // GetOrder fetches the order at url.
 func (c *Client) GetOrder(ctx context.Context, url string) (Order, error) {
 	const op = "get order"
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	ext, err := c.lego().Orders.Get(ctx, url)
 	if err != nil {
 		return Order{}, wrap(op, url, rec, err)
@@ -140,7 +140,7 @@ func (c *Client) Finalize(ctx context.Context, finalizeURL string, csrDER []byte
 	if len(csrDER) == 0 {
 		return Order{}, invalidInput(op, "no CSR")
 	}
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	ext, err := c.lego().Orders.UpdateForCSR(ctx, finalizeURL, csrDER)
 	if err != nil {
 		// lego turns a 200 answer holding an invalid order into an error
@@ -246,7 +246,7 @@ type Challenge struct {
 // GetAuthorization fetches the authorization at url.
 func (c *Client) GetAuthorization(ctx context.Context, url string) (Authorization, error) {
 	const op = "get authorization"
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	authz, err := c.lego().Authorizations.Get(ctx, url)
 	if err != nil {
 		return Authorization{}, wrap(op, url, rec, err)
@@ -283,7 +283,7 @@ func challengeFrom(ch legoacme.Challenge, retryAfter time.Duration) Challenge {
 // it. Accepting a challenge already processing or valid is harmless.
 func (c *Client) AcceptChallenge(ctx context.Context, url string) (Challenge, error) {
 	const op = "accept challenge"
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	ch, err := c.lego().Challenges.New(ctx, url)
 	if err != nil {
 		return Challenge{}, wrap(op, url, rec, err)
@@ -294,7 +294,7 @@ func (c *Client) AcceptChallenge(ctx context.Context, url string) (Challenge, er
 // GetChallenge fetches the challenge at url.
 func (c *Client) GetChallenge(ctx context.Context, url string) (Challenge, error) {
 	const op = "get challenge"
-	ctx, rec := record(ctx)
+	ctx, rec := record(ctx, op)
 	ch, err := c.lego().Challenges.Get(ctx, url)
 	if err != nil {
 		return Challenge{}, wrap(op, url, rec, err)

@@ -55,7 +55,11 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: &recordingTransport{base: base}, Timeout: cfg.Timeout}, nil
+	var next http.RoundTripper = base
+	if cfg.WrapTransport != nil {
+		next = cfg.WrapTransport(base)
+	}
+	return &http.Client{Transport: &recordingTransport{base: base, next: next, directoryURL: cfg.DirectoryURL}, Timeout: cfg.Timeout}, nil
 }
 
 // recordingTransport caps response bodies and, for calls that carry a
@@ -63,10 +67,19 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 // Retry-After, Location and Link headers of each response.
 type recordingTransport struct {
 	base *http.Transport
+	// next is base, or base wrapped by Config.WrapTransport.
+	next http.RoundTripper
+	// directoryURL tells lego's directory fetches, which carry no
+	// context of ours, apart: Action names them "discover".
+	directoryURL string
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
+	if _, ok := req.Context().Value(recorderKey{}).(*recorder); !ok && req.Method == http.MethodGet && req.URL.String() == t.directoryURL {
+		ctx, _ := record(req.Context(), opDiscover)
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp == nil {
 		return resp, err
 	}
@@ -121,14 +134,56 @@ type exchange struct {
 // recorder collects the responses of one Client call. Nonce HEADs are
 // skipped: the last GET or POST is the response lego acted on.
 type recorder struct {
+	// op is the call's operation, as its errors name it.
+	op        string
 	mu        sync.Mutex
 	exchanges []exchange
 }
 
-// record returns ctx carrying a fresh recorder.
-func record(ctx context.Context) (context.Context, *recorder) {
-	rec := &recorder{}
+// record returns ctx carrying a fresh recorder for the call op.
+func record(ctx context.Context, op string) (context.Context, *recorder) {
+	rec := &recorder{op: op}
 	return context.WithValue(ctx, recorderKey{}, rec), rec
+}
+
+// opDiscover is the directory fetch lego makes on its own.
+const opDiscover = "discover"
+
+// UnnamedAction is Action's answer for a request made outside any known
+// call, cert-manager's label value for the same.
+const UnnamedAction = "unnamed_action"
+
+// actions maps the operations of this package's calls to the logical ACME
+// operations cert-manager v1.21 labels its ACME client's requests with
+// (the action label of certmanager_http_acme_client_request_count), so
+// that the series match, whichever ACME library is underneath.
+var actions = map[string]string{
+	opDiscover:                             "discover",
+	"register account":                     "register_account",
+	"update account":                       "update_registration",
+	"new order":                            "authorize_order",
+	"get order":                            "get_order",
+	"finalize order":                       "create_order_cert",
+	"get authorization":                    "get_authorization",
+	"accept challenge":                     "accept_challenge",
+	"get challenge":                        "get_challenge",
+	"download certificate":                 "fetch_cert",
+	"download alternate certificate chain": "fetch_cert",
+	"get renewal info":                     "get_renewal_info",
+}
+
+// Action returns the logical ACME operation req belongs to, by
+// cert-manager's names ("authorize_order", "get_order", "fetch_cert",
+// ...), its nonce fetches and badNonce retries included; UnnamedAction
+// for a request made outside a Client call. A Config.WrapTransport
+// calls it to label what it counts.
+func Action(req *http.Request) string {
+	if rec, ok := req.Context().Value(recorderKey{}).(*recorder); ok {
+		if a, ok := actions[rec.op]; ok {
+			return a
+		}
+	}
+	return UnnamedAction
 }
 
 func (r *recorder) observe(req *http.Request, resp *http.Response) {

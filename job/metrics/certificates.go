@@ -1,12 +1,14 @@
 // Package metrics turns what certsweep knows into Prometheus series:
-// cert-manager's own certificate metrics (same names, labels and meaning
-// as cert-manager v1.21's certificate collector and clock), and
-// certsweep's own about its sweeps and its API requests.
+// cert-manager's own certificate, issuer, ACME Challenge and ACME client
+// metrics (same names, labels and meaning as cert-manager v1.21's
+// collectors, ACME client transport and clock), and certsweep's own about
+// its sweeps and its API requests.
 //
 // Nothing here starts a sweep or writes to the API. The series come from a
-// sweep's job.Report (`run` pushes them to a Pushgateway, see Push) or from
-// a LIST of Certificates at most every interval (`serve`'s /metrics, see
-// Live).
+// sweep's job.Report (`run` pushes them to a Pushgateway, see Push), from
+// LISTs of Issuers, ClusterIssuers and Challenges (ListResources), from
+// counting requests (APIRequests, ACMERequests), or from LISTs at most
+// every interval (`serve`'s /metrics, see Live).
 package metrics
 
 import (

@@ -23,6 +23,10 @@ import (
 type Live struct {
 	// Read lists the Certificates in scope (ListCertificates).
 	Read func(ctx context.Context) ([]Certificate, error)
+	// ReadResources lists the Issuers, ClusterIssuers and Challenges in
+	// scope (ListResources), on the same pace as Read; nil reads none,
+	// and there are no issuer or challenge series.
+	ReadResources func(ctx context.Context) (Resources, error)
 	// Interval is the least time between two reads.
 	Interval time.Duration
 	// Now returns the current time; tests move it.
@@ -37,6 +41,10 @@ type Live struct {
 	mu     sync.Mutex
 	readAt time.Time // when the last read started, failed or not; zero before the first
 	certs  []Certificate
+	// resourcesAt is when the last ReadResources started: a sweep's Set
+	// brings no Resources, so it has its own pace.
+	resourcesAt time.Time
+	resources   Resources
 }
 
 // Refresh reads the Certificates again if the last read is Interval old.
@@ -52,7 +60,14 @@ func (l *Live) Refresh(ctx context.Context) {
 	if !fresh {
 		l.readAt = now
 	}
+	readResources := l.ReadResources != nil && (l.resourcesAt.IsZero() || now.Sub(l.resourcesAt) >= l.Interval)
+	if readResources {
+		l.resourcesAt = now
+	}
 	l.mu.Unlock()
+	if readResources {
+		l.refreshResources(ctx)
+	}
 	if fresh {
 		return
 	}
@@ -67,6 +82,18 @@ func (l *Live) Refresh(ctx context.Context) {
 	if l.readAt.Equal(now) { // not overtaken by a sweep's Set meanwhile
 		l.certs = certs
 	}
+	l.mu.Unlock()
+}
+
+// refreshResources reads the Resources; a list that fails is logged and
+// keeps its previous read, the others are replaced.
+func (l *Live) refreshResources(ctx context.Context) {
+	res, err := l.ReadResources(ctx)
+	if err != nil && l.Logger != nil {
+		l.Logger.Warn("metrics: could not read some Issuers, ClusterIssuers or Challenges; serving the last read of those", "error", err)
+	}
+	l.mu.Lock()
+	l.resources = l.resources.merge(res)
 	l.mu.Unlock()
 }
 
@@ -88,13 +115,17 @@ func (l *Live) now() time.Time {
 	return l.Now()
 }
 
-func (l *Live) Describe(ch chan<- *prometheus.Desc) { certificateCollector(nil).Describe(ch) }
+func (l *Live) Describe(ch chan<- *prometheus.Desc) {
+	certificateCollector(nil).Describe(ch)
+	resourceCollector{}.Describe(ch)
+}
 
 func (l *Live) Collect(ch chan<- prometheus.Metric) {
 	l.mu.Lock()
-	certs := l.certs
+	certs, res := l.certs, l.resources
 	l.mu.Unlock()
 	certificateCollector(certs).Collect(ch)
+	resourceCollector(res).Collect(ch)
 }
 
 // Handler serves g in Prometheus's exposition formats, refreshing live

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	dto "github.com/prometheus/client_model/go"
@@ -475,5 +477,294 @@ func TestServePushesEachPingSweep(t *testing.T) {
 	requireCertificateSeries(t, x, e.certificate("kept"), group...)
 	if got := x.value(t, "certsweep_sweep_certificates", map[string]string{"result": "scanned"}); got != 1 {
 		t.Errorf("second ping scanned = %v, want 1", got)
+	}
+}
+
+// issuerReadyOf is the status the ready_status series carry for an
+// Issuer's or ClusterIssuer's conditions: the Ready condition's, Unknown
+// without one.
+func issuerReadyOf(conds []cmapi.IssuerCondition) cmmeta.ConditionStatus {
+	for _, c := range conds {
+		if c.Type == cmapi.IssuerConditionReady {
+			return c.Status
+		}
+	}
+	return cmmeta.ConditionUnknown
+}
+
+// requireReadySeries checks the three ready_status series of family with
+// labels base: 1 on status, 0 on the other two.
+func requireReadySeries(t *testing.T, x exposition, family string, base map[string]string, status cmmeta.ConditionStatus) {
+	t.Helper()
+	for _, cond := range []cmmeta.ConditionStatus{cmmeta.ConditionTrue, cmmeta.ConditionFalse, cmmeta.ConditionUnknown} {
+		want := 0.0
+		if cond == status {
+			want = 1
+		}
+		if got := x.value(t, family, withLabels(base, "condition", string(cond))); got != want {
+			t.Errorf("%s%v{condition=%s} = %v, want %v", family, base, cond, got, want)
+		}
+	}
+}
+
+// requireIssuerSeriesAsInTheAPI checks the ready_status series of every
+// Issuer of the namespace against the API server's objects.
+func (e *env) requireIssuerSeriesAsInTheAPI(x exposition) {
+	e.t.Helper()
+	issuers, err := e.cm.CertmanagerV1().Issuers(e.ns).List(e.ctx(), metav1.ListOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(issuers.Items) == 0 {
+		e.t.Fatal("no Issuers to check")
+	}
+	for _, is := range issuers.Items {
+		requireReadySeries(e.t, x, "certmanager_issuer_ready_status", map[string]string{"name": is.Name, "namespace": e.ns}, issuerReadyOf(is.Status.Conditions))
+	}
+	if n := len(x.samples("certmanager_issuer_ready_status", map[string]string{"namespace": e.ns})); n != 3*len(issuers.Items) {
+		e.t.Errorf("%d issuer ready_status series in %s, want 3 for each of %d Issuers", n, e.ns, len(issuers.Items))
+	}
+}
+
+// requireChallengeSeriesAsInTheAPI checks the eight challenge_status
+// series of a Challenge against the API server's object.
+func (e *env) requireChallengeSeriesAsInTheAPI(x exposition, name string) {
+	e.t.Helper()
+	ch, err := e.cm.AcmeV1().Challenges(e.ns).Get(e.ctx(), name, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	base := map[string]string{"name": name, "namespace": e.ns, "domain": ch.Spec.DNSName, "type": string(ch.Spec.Type),
+		"reason": ch.Status.Reason, "processing": strconv.FormatBool(ch.Status.Processing)}
+	for _, state := range []cmacme.State{cmacme.Ready, cmacme.Valid, cmacme.Errored, cmacme.Expired, cmacme.Invalid, cmacme.Processing, cmacme.Unknown, cmacme.Pending} {
+		want := 0.0
+		if state == ch.Status.State {
+			want = 1
+		}
+		if got := x.value(e.t, "certmanager_certificate_challenge_status", withLabels(base, "status", string(state))); got != want {
+			e.t.Errorf("challenge_status{name=%s,status=%q} = %v, want %v", name, state, got, want)
+		}
+	}
+	if n := len(x.samples("certmanager_certificate_challenge_status", map[string]string{"name": name})); n != 8 {
+		e.t.Errorf("%d challenge_status series for %s, want 8", n, name)
+	}
+}
+
+// acmeRequests sums certmanager_http_acme_client_request_count, and the
+// sample count of the duration summary, over the series with labels want.
+func (x exposition) acmeRequests(want map[string]string) (count, observed float64) {
+	if mf := x["certmanager_http_acme_client_request_count"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			if hasLabels(m, want) {
+				count += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if mf := x["certmanager_http_acme_client_request_duration_seconds"]; mf != nil {
+		for _, m := range mf.GetMetric() {
+			if hasLabels(m, want) {
+				observed += float64(m.GetSummary().GetSampleCount())
+			}
+		}
+	}
+	return count, observed
+}
+
+// TestMetricsIssuerAndACMESeries: cert-manager's issuer and ACME series,
+// as its collectors and ACME client show them. `run` with a Pushgateway,
+// limited to one namespace, issues through Pebble (DNS-01), then pushes:
+// three ready_status series per Issuer as the API server has them
+// (True, False, Unknown), none for ClusterIssuers (cert-manager limited to
+// a namespace disables them), eight challenge_status series for a
+// Challenge that exists and none for the one the issuance cleaned up, and
+// the ACME client's requests counted per action (one new order, one
+// finalize). `serve` over all namespaces then shows the same issuer and
+// Challenge series on /metrics, and the ClusterIssuers'.
+func TestMetricsIssuerAndACMESeries(t *testing.T) {
+	pg := harness.StartPushgateway(t)
+	bin := certsweepBinary(t)
+	a := newACME(t)
+	// An Issuer whose Ready is False and one with no condition, both
+	// unused, so no sweep changes them.
+	a.create(selfSignedIssuer("idle-none"))
+	a.create(selfSignedIssuer("idle-false"))
+	idle, err := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "idle-false", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle.Status.Conditions = []cmapi.IssuerCondition{{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionFalse, Reason: "Testing", Message: "set by the test"}}
+	if _, err := a.cm.CertmanagerV1().Issuers(a.ns).UpdateStatus(a.ctx(), idle, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clusterIssuer := "metrics-" + a.ns
+	a.create(&cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: clusterIssuer}, Spec: cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}}})
+	// A Challenge that no order of this run touches, in the middle of
+	// being solved.
+	stray, err := a.cm.AcmeV1().Challenges(a.ns).Create(a.ctx(), &cmacme.Challenge{
+		ObjectMeta: metav1.ObjectMeta{Name: "stray-1-2-3"},
+		Spec: cmacme.ChallengeSpec{
+			URL: "https://ca.example/chal/1", AuthorizationURL: "https://ca.example/authz/1", DNSName: "stray.example.test",
+			Type: cmacme.ACMEChallengeTypeDNS01, Token: "token", Key: "key",
+			Solver:    cmacme.ACMEChallengeSolver{DNS01: &cmacme.ACMEChallengeSolverDNS01{Webhook: &cmacme.ACMEIssuerDNS01ProviderWebhook{GroupName: "example.test", SolverName: "none"}}},
+			IssuerRef: cmmeta.IssuerReference{Name: "elsewhere", Kind: "Issuer", Group: "cert-manager.io"},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray.Status = cmacme.ChallengeStatus{State: cmacme.Pending, Processing: true, Presented: true, Reason: "Waiting for DNS-01 challenge propagation"}
+	if _, err := a.cm.AcmeV1().Challenges(a.ns).UpdateStatus(a.ctx(), stray, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.create(acmeCertificate("web", "web.example.test"))
+
+	env := a.podEnv(a.cp.Config, "CERTSWEEP_PUSHGATEWAY_URL="+pg.URL(), "CERTSWEEP_ACME_WAIT=45s",
+		"CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS="+a.dns.Addr(), "CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS_ONLY=true")
+	code, stdout, stderr := runBinary(t, bin, env, "run")
+	if code != 0 || !regexp.MustCompile(`(?m)^scanned=1 issued=1 `).MatchString(stdout) {
+		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "could not list") || strings.Contains(stderr, "Pushgateway") {
+		t.Fatalf("the push or its LISTs failed: %s", stderr)
+	}
+	a.requireReady("web", 1)
+	text := pg.Metrics(t)
+	if testing.Verbose() {
+		t.Logf("the Pushgateway after the run:\n%s", text)
+	}
+	x := parseExposition(t, text)
+	a.requireIssuerSeriesAsInTheAPI(x)
+	requireReadySeries(t, x, "certmanager_issuer_ready_status", map[string]string{"name": "acme", "namespace": a.ns}, cmmeta.ConditionTrue)
+	requireReadySeries(t, x, "certmanager_issuer_ready_status", map[string]string{"name": "idle-false", "namespace": a.ns}, cmmeta.ConditionFalse)
+	requireReadySeries(t, x, "certmanager_issuer_ready_status", map[string]string{"name": "idle-none", "namespace": a.ns}, cmmeta.ConditionUnknown)
+	if n := len(x.samples("certmanager_clusterissuer_ready_status", nil)); n != 0 {
+		t.Errorf("a run limited to %s pushed %d clusterissuer series, want none", a.ns, n)
+	}
+	a.requireChallengeSeriesAsInTheAPI(x, stray.Name)
+	if v := x.samples("certmanager_certificate_challenge_status", map[string]string{"domain": "web.example.test"}); len(v) != 0 {
+		t.Errorf("the issuance's Challenge is gone, yet it has %d series", len(v))
+	}
+
+	// The ACME client's requests, by cert-manager's actions, at Pebble.
+	dir, err := url.Parse(a.pebble.DirectoryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(action, method, status string) map[string]string {
+		m := map[string]string{"job": "certsweep", "scheme": "https", "host": dir.Host, "action": action, "method": method}
+		if status != "" {
+			m["status"] = status
+		}
+		return m
+	}
+	for _, c := range []struct {
+		action, method, status string
+		want                   float64 // 0: at least one
+	}{
+		{"authorize_order", "POST", "201", 1}, // one order placed
+		{"create_order_cert", "POST", "200", 1},
+		{"discover", "GET", "200", 0},
+		{"register_account", "POST", "", 0},
+		{"get_authorization", "POST", "200", 0},
+		{"accept_challenge", "POST", "200", 0},
+		{"fetch_cert", "POST", "200", 0},
+	} {
+		count, observed := x.acmeRequests(at(c.action, c.method, c.status))
+		if (c.want > 0 && count != c.want) || count < 1 {
+			t.Errorf("acme_client_request_count{action=%s,method=%s,status=%s} = %v, want %v (0: some)", c.action, c.method, c.status, count, c.want)
+		}
+		if observed != count {
+			t.Errorf("acme_client_request_duration_seconds{action=%s} observed %v requests, the count says %v", c.action, observed, count)
+		}
+	}
+	if count, _ := x.acmeRequests(map[string]string{"action": "unnamed_action"}); count != 0 {
+		t.Errorf("%v ACME requests were not put to an action", count)
+	}
+
+	// serve, over every namespace: /metrics reads the same objects, and
+	// the ClusterIssuers too. Scraping only: no ping, so nothing is swept.
+	cmd, base := a.startServeBinary(bin, "CERTSWEEP_NAMESPACE=", "CERTSWEEP_METRICS_INTERVAL=1h")
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s %v", resp.Status, err)
+	}
+	served := parseExposition(t, string(body))
+	a.requireIssuerSeriesAsInTheAPI(served)
+	ci, err := a.cm.CertmanagerV1().ClusterIssuers().Get(a.ctx(), clusterIssuer, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireReadySeries(t, served, "certmanager_clusterissuer_ready_status", map[string]string{"name": clusterIssuer}, issuerReadyOf(ci.Status.Conditions))
+	a.requireChallengeSeriesAsInTheAPI(served, stray.Name)
+}
+
+// TestMetricsPushSurvivesFailingIssuerLists: when the API server refuses
+// the LISTs behind the issuer and ACME series, `run` still succeeds and
+// pushes the rest; the failure is one WARN line, and the push carries no
+// issuer or challenge series rather than wrong ones.
+func TestMetricsPushSurvivesFailingIssuerLists(t *testing.T) {
+	pg := harness.StartPushgateway(t)
+	e := newEnv(t)
+	bin := certsweepBinary(t)
+	e.create(selfSignedIssuer("ss"))
+	e.create(certificate("good", issuerRef("ss"), ecdsaKey))
+	proxy := harness.StartFaultProxy(t, e.cp, harness.FaultRule{
+		Kind: harness.FaultServiceUnavailable, Verbs: []string{harness.VerbList},
+		Resources: []string{"issuers", "challenges"}, Rate: 1,
+	})
+	code, stdout, stderr := runBinary(t, bin, e.podEnv(proxy.RESTConfig(), "CERTSWEEP_PUSHGATEWAY_URL="+pg.URL()), "run")
+	if code != 0 || !regexp.MustCompile(`(?m)^scanned=1 issued=1 `).MatchString(stdout) {
+		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if n := strings.Count(stderr, "could not list some Issuers, ClusterIssuers or Challenges"); n != 1 {
+		t.Errorf("%d log lines about the failed LISTs, want 1:\n%s", n, stderr)
+	}
+	if proxy.Stats().Total() < 2 {
+		t.Fatalf("the LISTs were not refused: %s", proxy.Stats())
+	}
+	x := parseExposition(t, pg.Metrics(t))
+	requireCertificateSeries(t, x, e.requireReady("good", 1), "job", "certsweep", "instance", "")
+	for _, family := range []string{"certmanager_issuer_ready_status", "certmanager_clusterissuer_ready_status", "certmanager_certificate_challenge_status"} {
+		if n := len(x.samples(family, nil)); n != 0 {
+			t.Errorf("%s: %d series pushed from LISTs that failed", family, n)
+		}
+	}
+}
+
+// TestMetricsChallengeSeriesOfAStalledOrder: a run that cannot see its
+// DNS-01 record propagate leaves the order's Challenge in place, and the
+// push shows its eight challenge_status series as the API server has the
+// Challenge, cert-manager's labels and all.
+func TestMetricsChallengeSeriesOfAStalledOrder(t *testing.T) {
+	pg := harness.StartPushgateway(t)
+	bin := certsweepBinary(t)
+	a := newACME(t)
+	a.create(acmeCertificate("web", "web.example.test"))
+	env := a.podEnv(a.cp.Config, "CERTSWEEP_PUSHGATEWAY_URL="+pg.URL(), "CERTSWEEP_ACME_WAIT=3s",
+		"CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS="+blindDNS(t), "CERTSWEEP_DNS01_RECURSIVE_NAMESERVERS_ONLY=true")
+	code, stdout, stderr := runBinary(t, bin, env, "run")
+	if code != 0 || !regexp.MustCompile(`(?m)^scanned=1 issued=0 `).MatchString(stdout) {
+		t.Fatalf("run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	chs, err := a.cm.AcmeV1().Challenges(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil || len(chs.Items) != 1 {
+		t.Fatalf("want the order's one Challenge left: %v, %d", err, len(chs.Items))
+	}
+	x := parseExposition(t, pg.Metrics(t))
+	a.requireChallengeSeriesAsInTheAPI(x, chs.Items[0].Name)
+	if v := x.samples("certmanager_certificate_challenge_status", map[string]string{"domain": "web.example.test", "type": "DNS-01"}); len(v) != 8 {
+		t.Errorf("%d challenge_status series for web.example.test's DNS-01 Challenge, want 8", len(v))
+	}
+	if count, _ := x.acmeRequests(map[string]string{"action": "authorize_order", "status": "201"}); count != 1 {
+		t.Errorf("new orders counted: %v, want 1", count)
 	}
 }

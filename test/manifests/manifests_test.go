@@ -449,8 +449,8 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		"cert-manager.io/certificates/status":        {"update"},                          // status.go
 		"cert-manager.io/certificaterequests":        {"create", "delete", "get", "list"}, // writes.go create/prune, lookup.go GET, gather.go LIST
 		"cert-manager.io/certificaterequests/status": {"update"},                          // approval and in-process signing
-		"cert-manager.io/issuers":                    {"get"},                             // issuers.go
-		"cert-manager.io/clusterissuers":             {"get"},
+		"cert-manager.io/issuers":                    {"get", "list"},                     // issuers.go GET; job/metrics LIST (issuer ready_status)
+		"cert-manager.io/clusterissuers":             {"get", "list"},
 		"cert-manager.io/issuers/status":             {"update"}, // issuers.go flushStatus
 		"cert-manager.io/clusterissuers/status":      {"update"},
 		"/secrets":                                   {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
