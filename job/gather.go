@@ -109,6 +109,14 @@ func ShardOf(namespace, name string, n int) int {
 // Certificate was visited goes to lateKey instead, since deciding never
 // needs it and a worker may already be acting on the item.
 func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(*workItem, *corev1.Secret)) error {
+	return s.scanWith(ctx, visit, lateKey, nil)
+}
+
+// scanWith is scan that also hands each CertificateRequest no Certificate
+// owns, of this shard and with work to do, to unowned (requests.go); nil
+// skips them. The requests are listed even when there is no Certificate,
+// since cmctl's requests need none.
+func (s *Sweeper) scanWith(ctx context.Context, visit func(*workItem), lateKey func(*workItem, *corev1.Secret), unowned func(*cmapi.CertificateRequest)) error {
 	ns := s.opts.Namespace
 	byUID := map[types.UID]*workItem{}
 	var items []*workItem
@@ -131,7 +139,7 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(
 		}
 		return list.Continue, nil
 	})
-	if err != nil || len(items) == 0 {
+	if err != nil || (len(items) == 0 && unowned == nil) {
 		return err
 	}
 
@@ -155,17 +163,20 @@ func (s *Sweeper) scan(ctx context.Context, visit func(*workItem), lateKey func(
 				continue
 			}
 			seenCR[cr.UID] = true
-			ref := metav1.GetControllerOf(cr)
-			if ref == nil {
+			if !renew.OwnedByCertificate(cr) {
+				if unowned != nil {
+					s.collectUnowned(cr, unowned)
+				}
 				continue
 			}
+			ref := metav1.GetControllerOf(cr)
 			if it, ok := byUID[ref.UID]; ok && !it.peerOnly {
 				it.addRequest(cr)
 			}
 		}
 		return list.Continue, nil
 	})
-	if err != nil {
+	if err != nil || len(items) == 0 {
 		return err
 	}
 

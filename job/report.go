@@ -79,6 +79,9 @@ type Report struct {
 	NextDue  time.Time
 	Duration time.Duration
 	Outcomes []Outcome
+	// Requests counts the CertificateRequests no Certificate owns that the
+	// run worked on (requests.go); they are not in Scanned or Outcomes.
+	Requests RequestCounts
 }
 
 func (r *Report) add(o Outcome) {
@@ -110,6 +113,9 @@ func (r *Report) Summary() string {
 	line := fmt.Sprintf("scanned=%d issued=%d failed=%d waiting=%d rewritten=%d", r.Scanned, r.Issued, r.Failed, r.Waiting, r.Rewritten)
 	if r.Deferred > 0 {
 		line += fmt.Sprintf(" deferred=%d", r.Deferred)
+	}
+	if c := r.Requests; c.Total() > 0 {
+		line += fmt.Sprintf(" requests-signed=%d requests-failed=%d requests-pending=%d requests-deferred=%d", c.Signed, c.Failed, c.Pending, c.Deferred)
 	}
 	return line + fmt.Sprintf(" next-due=%s duration=%s", next, r.Duration.Round(time.Millisecond))
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -58,9 +59,10 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 		key *corev1.Secret
 	}
 	var late []lateKey
+	var unowned []*cmapi.CertificateRequest
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.opts.Concurrency)
-	err := s.scan(ctx, func(it *workItem) {
+	err := s.scanWith(ctx, func(it *workItem) {
 		g.Go(func() error {
 			d, err := s.decide(s.input(it))
 			if err != nil {
@@ -84,6 +86,8 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 		})
 	}, func(it *workItem, key *corev1.Secret) {
 		late = append(late, lateKey{it, key})
+	}, func(cr *cmapi.CertificateRequest) {
+		unowned = append(unowned, cr)
 	})
 	_ = g.Wait() // workers never return errors; failures are in the report
 	issuers.flushStatus(ctx)
@@ -108,6 +112,9 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 		}
 	}
 	s.work(ctx, pending, b, report)
+	// Requests no Certificate owns come last, so a CA its Certificate
+	// issued in this run signs them (requests.go).
+	s.handleUnowned(ctx, unowned, b, report)
 	report.Duration = s.opts.Now().Sub(started)
 	return report, nil
 }

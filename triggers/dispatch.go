@@ -30,6 +30,10 @@ type Target interface {
 	// Ingresses and Gateways and sweeps that namespace (job/shim.go); a
 	// nil report means the shim is off or the namespace out of scope.
 	ShimNamespace(ctx context.Context, namespace string) (*job.Report, error)
+	// HandleUnownedRequest approves and signs one CertificateRequest no
+	// Certificate owns, if it is due (job/requests.go); a nil report means
+	// there was nothing to do.
+	HandleUnownedRequest(ctx context.Context, namespace, name string) (*job.Report, error)
 }
 
 // route says how a changed object of one kind maps to Certificates.
@@ -39,6 +43,10 @@ type route struct {
 	// shim: the object asks the certificate-shim for Certificates, so its
 	// namespace is swept, shim first, instead of looking anything up.
 	shim bool
+	// unowned: when find yields no Certificate, the object is a
+	// CertificateRequest no Certificate owns (cmctl's, a CSI driver's),
+	// handled by itself.
+	unowned bool
 }
 
 // routes is the whole event -> work mapping, one row per kind we watch.
@@ -55,8 +63,9 @@ var routes = map[schema.GroupKind]route{
 		return l.CertificatesOwningSecret(ctx, s.Namespace, s.Name)
 	}},
 	// A CertificateRequest (an external issuer signed it, or someone
-	// approved or denied it): the Certificate it was made for.
-	{Group: certManagerGroup, Kind: cmapi.CertificateRequestKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
+	// approved or denied it): the Certificate it was made for, or, for a
+	// request no Certificate owns, the request itself.
+	{Group: certManagerGroup, Kind: cmapi.CertificateRequestKind}: {namespaced: true, unowned: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
 		return l.CertificatesOwningRequest(ctx, s.Namespace, s.Name)
 	}},
 	// An ACME Order or Challenge (the CA moved on, or a sweep recorded a
@@ -121,6 +130,11 @@ func Handle(ctx context.Context, t Target, req Request) (Outcome, error) {
 	}
 	out.Refs = refs
 	if len(refs) == 0 {
+		if r.unowned {
+			rep, err := t.HandleUnownedRequest(ctx, req.Subject.Namespace, req.Subject.Name)
+			out.Report = rep
+			return out, err
+		}
 		return out, nil
 	}
 	rep, err := t.Reconcile(ctx, refs)

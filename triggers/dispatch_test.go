@@ -17,10 +17,17 @@ type fakeTarget struct {
 	swept      bool
 	// shimmed are the namespaces swept with the certificate-shim.
 	shimmed []string
+	// unowned are the CertificateRequests handled by themselves.
+	unowned []string
+	// orphans: every lookup finds no Certificate.
+	orphans bool
 }
 
 func (f *fakeTarget) found(lookup, namespace, name string) ([]job.ObjectRef, error) {
 	f.asked = append(f.asked, fmt.Sprintf("%s %s/%s", lookup, namespace, name))
+	if f.orphans {
+		return nil, nil
+	}
 	return []job.ObjectRef{{Namespace: namespace, Name: "of-" + name}}, nil
 }
 
@@ -49,6 +56,10 @@ func (f *fakeTarget) Run(context.Context) (*job.Report, error) {
 func (f *fakeTarget) Reconcile(_ context.Context, refs []job.ObjectRef) (*job.Report, error) {
 	f.reconciled = append(f.reconciled, refs...)
 	return &job.Report{}, nil
+}
+func (f *fakeTarget) HandleUnownedRequest(_ context.Context, namespace, name string) (*job.Report, error) {
+	f.unowned = append(f.unowned, namespace+"/"+name)
+	return nil, nil
 }
 func (f *fakeTarget) ShimNamespace(_ context.Context, ns string) (*job.Report, error) {
 	f.shimmed = append(f.shimmed, ns)
@@ -124,6 +135,29 @@ func TestHandleSweepsTheNamespaceOfAnIngressOrGateway(t *testing.T) {
 			}
 			if (out.Report != nil) != (tc.shimmed != nil) {
 				t.Errorf("report %v, want one only for a shim sweep", out.Report)
+			}
+		})
+	}
+}
+
+// A CertificateRequest no Certificate owns (cmctl's) is handled by itself;
+// any other object whose lookup finds no Certificate concerns nothing.
+func TestHandleGivesAnUnownedRequestToItself(t *testing.T) {
+	for _, tc := range []struct {
+		subject Subject
+		unowned []string
+	}{
+		{Subject{Group: "cert-manager.io", Kind: "CertificateRequest", Namespace: "web", Name: "tool"}, []string{"web/tool"}},
+		{Subject{Group: "", Kind: "Secret", Namespace: "web", Name: "tool-tls"}, nil},
+		{Subject{Group: "acme.cert-manager.io", Kind: "Order", Namespace: "web", Name: "tool-1"}, nil},
+	} {
+		t.Run(tc.subject.String(), func(t *testing.T) {
+			f := &fakeTarget{orphans: true}
+			if _, err := Handle(context.Background(), f, Request{Subject: &tc.subject}); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.unowned, tc.unowned) || f.swept || len(f.reconciled) != 0 {
+				t.Errorf("unowned %q, swept %v, reconciled %v; want unowned %q only", f.unowned, f.swept, f.reconciled, tc.unowned)
 			}
 		})
 	}

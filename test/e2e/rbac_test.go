@@ -44,6 +44,9 @@ func TestSweepRunsAsTheManifestServiceAccount(t *testing.T) {
 
 	e.withCA()
 	e.create(certificate("leaf", issuerRef("ca"), ecdsaKey))
+	// A request no Certificate owns, as cmctl makes it: approved and
+	// signed under the same role.
+	e.createRequest(cmctlRequest(t, "tool", certificate("tool", issuerRef("ca")), newKey(t)))
 	code, stdout, stderr := runBinary(t, bin, e.podEnv(sa), "run")
 	if code != 0 {
 		t.Fatalf("sweep as the ServiceAccount: exit %d\nstderr:\n%s", code, stderr)
@@ -52,6 +55,14 @@ func TestSweepRunsAsTheManifestServiceAccount(t *testing.T) {
 	t.Logf("sweep: %s", strings.TrimSpace(stdout))
 	verifyChain(t, parseSecret(t, e.secret("leaf-tls")))
 	e.requireReady("leaf", 1)
+	tool := e.request("tool")
+	approvedByCertManager(t, tool)
+	requireFetchable(t, tool)
+	// The approve verb cert-manager's webhook asks about; no webhook runs
+	// here, so ask the authorizer directly.
+	for _, signer := range []string{"issuers.cert-manager.io/*", "clusterissuers.cert-manager.io/*"} {
+		e.waitAllowedNamed("certsweep", "certsweep", "approve", "cert-manager.io", "signers", signer)
+	}
 
 	// A deleted Secret, announced by an event: the owner lookup and the
 	// reissue run under the same role.
@@ -153,11 +164,17 @@ func manifestClusterRole(t *testing.T) *rbacv1.ClusterRole {
 // wait for a condition, bounded by the test context, not a timing check.
 func (e *env) waitAllowed(namespace, name, verb, group, resource string) {
 	e.t.Helper()
+	e.waitAllowedNamed(namespace, name, verb, group, resource, "")
+}
+
+// waitAllowedNamed is waitAllowed for one object name (resourceNames).
+func (e *env) waitAllowedNamed(namespace, name, verb, group, resource, objectName string) {
+	e.t.Helper()
 	review := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 		User:   "system:serviceaccount:" + namespace + ":" + name,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
 		ResourceAttributes: &authzv1.ResourceAttributes{
-			Namespace: e.ns, Verb: verb, Group: group, Resource: resource,
+			Namespace: e.ns, Verb: verb, Group: group, Resource: resource, Name: objectName,
 		},
 	}}
 	err := wait.PollUntilContextCancel(e.ctx(), 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
