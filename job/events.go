@@ -21,10 +21,16 @@ const eventSource = "certsweep"
 // record an event never fails the work it describes.
 func (s *Sweeper) event(ctx context.Context, obj metav1.Object, gvk schema.GroupVersionKind, eventType, reason, message string) {
 	now := metav1.NewTime(s.opts.Now())
+	// A cluster-scoped object's events go to "default", as client-go's
+	// recorder puts them.
+	namespace := obj.GetNamespace()
+	if namespace == "" {
+		namespace = metav1.NamespaceDefault
+	}
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      fmt.Sprintf("%.200s.%x%04x", obj.GetName(), now.UnixNano(), eventSeq.Add(1)&0xffff),
-			Namespace: obj.GetNamespace(),
+			Namespace: namespace,
 		},
 		InvolvedObject: corev1.ObjectReference{
 			APIVersion:      gvk.GroupVersion().String(),

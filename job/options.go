@@ -89,6 +89,11 @@ type Options struct {
 	// Certificates that annotated Ingresses and Gateways ask for, as
 	// cert-manager's certificate-shim does (shim.go).
 	Shim ShimOptions
+	// CSR makes each sweep sign the approved Kubernetes
+	// CertificateSigningRequests whose signerName names one of
+	// cert-manager's issuers, as cert-manager's CSR controllers do (csr.go;
+	// CERTSWEEP_CSR, on by default there).
+	CSR bool
 }
 
 // DefaultHTTP01SolverImage is the solver image when none is configured:

@@ -115,6 +115,9 @@ func (s *Sweeper) Run(ctx context.Context) (*Report, error) {
 	// Requests no Certificate owns come last, so a CA its Certificate
 	// issued in this run signs them (requests.go).
 	s.handleUnowned(ctx, unowned, b, report)
+	// Kubernetes CertificateSigningRequests, after every Certificate, for
+	// the same reason (csr.go).
+	s.sweepCSRs(ctx, b)
 	report.Duration = s.opts.Now().Sub(started)
 	return report, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,6 +78,17 @@ func (s *Sweeper) updateRequestStatus(ctx context.Context, cr *cmapi.Certificate
 	out, err := s.cm.CertmanagerV1().CertificateRequests(cr.Namespace).UpdateStatus(ctx, cr, metav1.UpdateOptions{FieldManager: fieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("updating status of CertificateRequest %s/%s: %w", cr.Namespace, cr.Name, err)
+	}
+	return out, nil
+}
+
+// updateCSRStatus writes a CertificateSigningRequest's status (its
+// certificate, a Failed or Waiting condition), carrying the resourceVersion
+// read, so a request two sweeps sign at once is stored once.
+func (s *Sweeper) updateCSRStatus(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) (*certificatesv1.CertificateSigningRequest, error) {
+	out, err := s.kube.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, csr, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return nil, fmt.Errorf("updating status of CertificateSigningRequest %s: %w", csr.Name, err)
 	}
 	return out, nil
 }

@@ -34,6 +34,9 @@ type Target interface {
 	// Certificate owns, if it is due (job/requests.go); a nil report means
 	// there was nothing to do.
 	HandleUnownedRequest(ctx context.Context, namespace, name string) (*job.Report, error)
+	// ReconcileCSR signs one Kubernetes CertificateSigningRequest if it is
+	// due (job/csr.go).
+	ReconcileCSR(ctx context.Context, name string) (*job.Report, error)
 }
 
 // route says how a changed object of one kind maps to Certificates.
@@ -43,6 +46,9 @@ type route struct {
 	// shim: the object asks the certificate-shim for Certificates, so its
 	// namespace is swept, shim first, instead of looking anything up.
 	shim bool
+	// csr: the object is a Kubernetes CertificateSigningRequest, which
+	// concerns no Certificate: it is signed, if due, by itself.
+	csr bool
 	// unowned: when find yields no Certificate, the object is a
 	// CertificateRequest no Certificate owns (cmctl's, a CSI driver's),
 	// handled by itself.
@@ -90,6 +96,8 @@ var routes = map[schema.GroupKind]route{
 	// up, so its namespace is swept with the shim first.
 	{Group: "networking.k8s.io", Kind: "Ingress"}:         {namespaced: true, shim: true},
 	{Group: "gateway.networking.k8s.io", Kind: "Gateway"}: {namespaced: true, shim: true},
+	// A CertificateSigningRequest (created, or approved): sign it now.
+	{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest"}: {csr: true},
 }
 
 // Outcome is what handling one event did.
@@ -118,6 +126,11 @@ func Handle(ctx context.Context, t Target, req Request) (Outcome, error) {
 	r, ok := routes[req.Subject.groupKind()]
 	if !ok {
 		return out, nil // a kind we do not watch: nothing concerns us
+	}
+	if r.csr {
+		rep, err := t.ReconcileCSR(ctx, req.Subject.Name)
+		out.Report = rep
+		return out, err
 	}
 	if r.shim {
 		rep, err := t.ShimNamespace(ctx, req.Subject.Namespace)

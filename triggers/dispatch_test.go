@@ -17,6 +17,8 @@ type fakeTarget struct {
 	swept      bool
 	// shimmed are the namespaces swept with the certificate-shim.
 	shimmed []string
+	// csrs are the CertificateSigningRequests reconciled.
+	csrs []string
 	// unowned are the CertificateRequests handled by themselves.
 	unowned []string
 	// orphans: every lookup finds no Certificate.
@@ -60,6 +62,10 @@ func (f *fakeTarget) Reconcile(_ context.Context, refs []job.ObjectRef) (*job.Re
 func (f *fakeTarget) HandleUnownedRequest(_ context.Context, namespace, name string) (*job.Report, error) {
 	f.unowned = append(f.unowned, namespace+"/"+name)
 	return nil, nil
+}
+func (f *fakeTarget) ReconcileCSR(_ context.Context, name string) (*job.Report, error) {
+	f.csrs = append(f.csrs, name)
+	return &job.Report{}, nil
 }
 func (f *fakeTarget) ShimNamespace(_ context.Context, ns string) (*job.Report, error) {
 	f.shimmed = append(f.shimmed, ns)
@@ -135,6 +141,32 @@ func TestHandleSweepsTheNamespaceOfAnIngressOrGateway(t *testing.T) {
 			}
 			if (out.Report != nil) != (tc.shimmed != nil) {
 				t.Errorf("report %v, want one only for a shim sweep", out.Report)
+			}
+		})
+	}
+}
+
+// A CertificateSigningRequest is signed by itself: nothing is looked up or
+// swept. The same kind of another group is not ours.
+func TestHandleSignsACertificateSigningRequest(t *testing.T) {
+	for _, tc := range []struct {
+		subject Subject
+		csrs    []string
+	}{
+		{Subject{Group: "certificates.k8s.io", Kind: "CertificateSigningRequest", Name: "client-1"}, []string{"client-1"}},
+		{Subject{Group: "shop.example.com", Kind: "CertificateSigningRequest", Name: "client-1"}, nil},
+	} {
+		t.Run(tc.subject.String(), func(t *testing.T) {
+			f := &fakeTarget{}
+			out, err := Handle(context.Background(), f, Request{Subject: &tc.subject})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.csrs, tc.csrs) || len(f.asked) != 0 || f.swept || len(f.reconciled) != 0 || len(f.shimmed) != 0 {
+				t.Errorf("csrs %q, asked %q, swept %v, reconciled %v, shimmed %q; want csrs %q only", f.csrs, f.asked, f.swept, f.reconciled, f.shimmed, tc.csrs)
+			}
+			if (out.Report != nil) != (tc.csrs != nil) {
+				t.Errorf("report %v, want one only for a signed request", out.Report)
 			}
 		})
 	}

@@ -51,6 +51,7 @@ type config struct {
 	ACMEARI                  bool          `envconfig:"ACME_ARI" default:"true" desc:"renew ACME certificates in the CA's suggested window (ARI, RFC 9773), kept in status.acme.ari; false: the normal renewal time only"`
 	HTTP01SolverImage        string        `envconfig:"ACME_HTTP01_SOLVER_IMAGE" desc:"image of HTTP-01 solver Pods, which run certsweep solve-http01 (default: this release's image), as cert-manager's --acme-http01-solver-image"`
 	Shim                     bool          `envconfig:"SHIM" default:"true" desc:"each sweep first creates, updates and deletes the Certificates that Ingresses and Gateways ask for with cert-manager's annotations, as cert-manager's certificate-shim"`
+	CSR                      bool          `envconfig:"CSR" default:"true" desc:"each sweep also signs the approved Kubernetes CertificateSigningRequests whose signerName names a cert-manager issuer (issuers.cert-manager.io/<namespace>.<name>, clusterissuers.cert-manager.io/<name>), as cert-manager's CSR controllers"`
 	DefaultIssuerName        string        `envconfig:"DEFAULT_ISSUER_NAME" desc:"issuer of Ingresses annotated kubernetes.io/tls-acme: \"true\", as cert-manager's --default-issuer-name"`
 	DefaultIssuerKind        string        `envconfig:"DEFAULT_ISSUER_KIND" default:"Issuer" desc:"kind of the default issuer, as cert-manager's --default-issuer-kind"`
 	DefaultIssuerGroup       string        `envconfig:"DEFAULT_ISSUER_GROUP" default:"cert-manager.io" desc:"API group of the default issuer, as cert-manager's --default-issuer-group"`
@@ -130,6 +131,7 @@ func (c *config) sweepOptions(logs io.Writer) (job.Options, error) {
 		DNS01RecursiveOnly:       c.DNS01RecursiveOnly,
 		ACMEARI:                  c.ACMEARI,
 		HTTP01SolverImage:        c.HTTP01SolverImage,
+		CSR:                      c.CSR,
 		Shim: job.ShimOptions{
 			Enabled:       c.Shim,
 			DefaultIssuer: cmmeta.IssuerReference{Name: c.DefaultIssuerName, Kind: c.DefaultIssuerKind, Group: c.DefaultIssuerGroup},

@@ -47,6 +47,12 @@ func TestSweepRunsAsTheManifestServiceAccount(t *testing.T) {
 	// A request no Certificate owns, as cmctl makes it: approved and
 	// signed under the same role.
 	e.createRequest(cmctlRequest(t, "tool", certificate("tool", issuerRef("ca")), newKey(t)))
+	// A Kubernetes CertificateSigningRequest to the same CA: listed,
+	// checked with a SubjectAccessReview, signed (the signers rule) and
+	// written through status, under the same role.
+	csrKey := newCSRKey(t, "csr", nil)
+	e.createCSR(e.cp.Config, "csr", "issuers.cert-manager.io/"+e.ns+".ca", csrKey)
+	e.decideCSR("csr", true)
 	code, stdout, stderr := runBinary(t, bin, e.podEnv(sa), "run")
 	if code != 0 {
 		t.Fatalf("sweep as the ServiceAccount: exit %d\nstderr:\n%s", code, stderr)
@@ -54,6 +60,7 @@ func TestSweepRunsAsTheManifestServiceAccount(t *testing.T) {
 	requireNoDenials(t, stderr)
 	t.Logf("sweep: %s", strings.TrimSpace(stdout))
 	verifyChain(t, parseSecret(t, e.secret("leaf-tls")))
+	e.csrChain("csr", csrKey)
 	e.requireReady("leaf", 1)
 	tool := e.request("tool")
 	approvedByCertManager(t, tool)

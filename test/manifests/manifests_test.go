@@ -450,13 +450,21 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		"cert-manager.io/certificaterequests":        {"create", "delete", "get", "list"}, // writes.go create/prune, lookup.go GET, gather.go LIST
 		"cert-manager.io/certificaterequests/status": {"update"},                          // approval and in-process signing
 		// Approving a request cert-manager's webhook checks (requests.go).
-		"cert-manager.io/signers":               {"approve"},
-		"cert-manager.io/issuers":               {"get", "list"}, // issuers.go GET; job/metrics LIST (issuer ready_status)
-		"cert-manager.io/clusterissuers":        {"get", "list"},
-		"cert-manager.io/issuers/status":        {"update"}, // issuers.go flushStatus
-		"cert-manager.io/clusterissuers/status": {"update"},
-		"/secrets":                              {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
-		"/events":                               {"create"},                                   // writes.go
+		"cert-manager.io/signers": {"approve"},
+		// Kubernetes CertificateSigningRequests (job/csr.go): listed, read
+		// for an event, signed through status (the API server checks sign
+		// on the signer), the requester's reference asked with a
+		// SubjectAccessReview.
+		"certificates.k8s.io/certificatesigningrequests":        {"get", "list"},
+		"certificates.k8s.io/certificatesigningrequests/status": {"update"},
+		"certificates.k8s.io/signers":                           {"sign"},
+		"authorization.k8s.io/subjectaccessreviews":             {"create"},
+		"cert-manager.io/issuers":                               {"get", "list"}, // issuers.go GET; job/metrics LIST (issuer ready_status)
+		"cert-manager.io/clusterissuers":                        {"get", "list"},
+		"cert-manager.io/issuers/status":                        {"update"}, // issuers.go flushStatus
+		"cert-manager.io/clusterissuers/status":                 {"update"},
+		"/secrets":                                              {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
+		"/events":                                               {"create"},                                   // writes.go
 		// ACME (job/acme.go, reads.go, writes.go): Orders and Challenges
 		// created and read by name, listed (a final order's leftover
 		// Challenges; plan's view of orders), progress written through
