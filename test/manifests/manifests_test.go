@@ -307,6 +307,7 @@ func TestSourcesWatchWhatCertsweepHandles(t *testing.T) {
 		want := []string{
 			"acme.cert-manager.io/v1 Challenge", "acme.cert-manager.io/v1 Order",
 			"cert-manager.io/v1 Certificate", "cert-manager.io/v1 CertificateRequest", "cert-manager.io/v1 ClusterIssuer", "cert-manager.io/v1 Issuer",
+			"certificates.k8s.io/v1 CertificateSigningRequest",
 			"gateway.networking.k8s.io/v1 Gateway", "networking.k8s.io/v1 Ingress",
 			"v1 Secret",
 		}
