@@ -50,6 +50,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseLiteralSubject -fuzztime=20s ./issuance/pki/
 	$(GO) test -run='^$$' -fuzz=FuzzParseOID -fuzztime=20s ./issuance/pki/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeEvent -fuzztime=20s ./triggers/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeSignResponse -fuzztime=20s ./issuance/vault/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeLoginResponse -fuzztime=20s ./issuance/vault/
 
 ## soak: the fault tests at scale (200 Certificates, 10 faulty rounds,
 ## 4 API server restarts mid-sweep); see docs/reliability.md.

@@ -113,6 +113,13 @@ func buildChain(leaf *x509.Certificate, cas []*x509.Certificate) (tlsCrt, caCrt 
 	return tlsCrt, caCrt, nil
 }
 
+// BuildChain is buildChain for the issuers in their own packages (Vault):
+// the leaf an issuer returned and the CA certificates it sent along,
+// ordered and split into tls.crt and ca.crt.
+func BuildChain(leaf *x509.Certificate, cas []*x509.Certificate) (tlsCrt, caCrt []byte, err error) {
+	return buildChain(leaf, cas)
+}
+
 // splitChain turns an ordered chain (leaf first) into the PEM for tls.crt
 // and ca.crt. A chain of one self-signed certificate is both. A chain of one
 // certificate that is not self-signed has no ca.crt.

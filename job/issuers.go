@@ -135,8 +135,10 @@ func (c *issuerCache) load(ctx context.Context, e *issuerEntry, kind, namespace,
 		}
 	case spec.ACME != nil:
 		c.loadACME(ctx, e, obj, secretNamespace)
+	case spec.Vault != nil:
+		c.loadVault(ctx, e, obj, secretNamespace)
 	default:
-		e.err = &issuance.NotReadyError{Reason: "IssuerTypeUnsupported", Message: fmt.Sprintf("%s %q is of a type certsweep cannot sign for yet; only SelfSigned, CA, ACME and external issuers are supported", kind, name)}
+		e.err = &issuance.NotReadyError{Reason: "IssuerTypeUnsupported", Message: fmt.Sprintf("%s %q is of a type certsweep cannot sign for yet; only SelfSigned, CA, ACME, Vault and external issuers are supported", kind, name)}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -149,6 +150,19 @@ func (s *Sweeper) updateIssuerStatus(ctx context.Context, obj cmapi.GenericIssue
 		return fmt.Errorf("updating status of issuer %s: %w", obj.GetName(), err)
 	}
 	return nil
+}
+
+// createServiceAccountToken mints a short-lived token for a ServiceAccount
+// (a TokenRequest), which a Vault issuer's Kubernetes auth presents to
+// Vault once and forgets. It is a write, made only when a Certificate of
+// that issuer is due. The token is never logged.
+func (s *Sweeper) createServiceAccountToken(ctx context.Context, namespace, name string, audiences []string, expirationSeconds int64) (string, error) {
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &expirationSeconds}}
+	out, err := s.kube.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, req, metav1.CreateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return "", fmt.Errorf("requesting a token for ServiceAccount %s/%s: %w", namespace, name, err)
+	}
+	return out.Status.Token, nil
 }
 
 // createEvent records an Event. Events are written directly, not through

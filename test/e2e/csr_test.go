@@ -527,3 +527,27 @@ func TestCSREventSignsTheRequest(t *testing.T) {
 	e.csrChain("by-event", k)
 }
 
+// TestCSRSignedThroughVault: the Vault issuer signs a CSR through the same
+// issuance.Issuer as a Certificate, for the duration asked.
+func TestCSRSignedThroughVault(t *testing.T) {
+	s := newVault(t)
+	s.withTokenIssuer()
+	k := newCSRKey(t, "client.example.test", nil)
+	s.createCSR(s.cp.Config, "vault", "issuers.cert-manager.io/"+s.ns+".vault", k, expirationSeconds(7200))
+	s.decideCSR("vault", true)
+
+	s.run(withCSRs)
+	leaf := s.csrChain("vault", k)[0]
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(s.root) {
+		t.Fatal("the Vault root does not parse")
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("does not verify against the Vault root: %v", err)
+	}
+	// Vault backdates notBefore by its own margin (30s by default); the
+	// end is what the request asked for.
+	if got := validity(leaf); got < 2*time.Hour || got > 2*time.Hour+time.Minute {
+		t.Fatalf("valid for %s, want the 2h asked (plus Vault's backdating)", got)
+	}
+}

@@ -43,6 +43,11 @@
 // StartPushgateway and Promtool come from Debian's prometheus-pushgateway
 // and prometheus packages, installed when missing.
 //
+// For the Vault issuer, StartVault runs a Vault dev server with TLS
+// (test/tools/vault pins its version; see EnsureVault for how it is built)
+// with helpers to set up PKI, roles, policies, tokens, AppRole and
+// Kubernetes auth, and its audit log to see what a run asked of it.
+//
 // Environment:
 //   - CERTSWEEP_CACHE_DIR: where built binaries are cached.
 //   - CERTSWEEP_FAULT_SEED: seed for FaultProxy rate decisions (default 1).

@@ -466,6 +466,9 @@ func TestClusterRoleIsExactlyWhatTheBinaryUses(t *testing.T) {
 		"cert-manager.io/clusterissuers/status":                 {"update"},
 		"/secrets":                                              {"create", "delete", "get", "list", "patch"}, // writes.go apply (PATCH), next keys and ACME account keys create/delete
 		"/events":                                               {"create"},                                   // writes.go
+		// A Vault issuer's Kubernetes auth with a serviceAccountRef mints a
+		// token for it (job/vault.go, writes.go).
+		"/serviceaccounts/token": {"create"},
 		// ACME (job/acme.go, reads.go, writes.go): Orders and Challenges
 		// created and read by name, listed (a final order's leftover
 		// Challenges; plan's view of orders), progress written through
