@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # machine has two cores.
 TEST_FLAGS  ?= -p 2 -timeout 20m
 
-.PHONY: all build test lint unit fuzz soak demo demo-up bench clean
+.PHONY: all build test tools lint unit fuzz soak demo demo-up bench clean
 
 all: build
 
@@ -24,10 +24,15 @@ RACE_E2E    ?= TestSweepRaceFree|TestShardsCoverEveryCertificateOnce|TestRunEver
 
 ## test: formatting, vet, staticcheck, then every test (unit and end-to-end),
 ## then the race detector over the pure packages and the concurrency tests.
-test: lint
+test: lint tools
 	$(GO) test $(TEST_FLAGS) ./...
 	$(GO) test -race $(TEST_FLAGS) ./renew/... ./issuance/... ./job/... ./triggers/...
 	$(GO) test -race $(TEST_FLAGS) -run '$(RACE_E2E)' ./test/e2e/
+
+## tools: build the servers the tests run from pinned modules (etcd,
+## kube-apiserver, Pebble, Vault) into the cache, once, before any test.
+tools:
+	$(GO) run ./test/prebuild
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -283,3 +283,24 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// EnsureAllBinaries builds, on first use, every server binary the tests
+// start from a pinned Go module: etcd and kube-apiserver, Pebble and
+// pebble-challtestsrv, and Vault. `make test` runs it (test/prebuild)
+// before any test, so a cold cache's one-time builds, Vault's above all,
+// are not made inside a test binary's timeout, nor while the end-to-end
+// tests are competing for the same cores.
+func EnsureAllBinaries(ctx context.Context) error {
+	if _, _, err := EnsureBinaries(ctx); err != nil {
+		return err
+	}
+	for _, t := range []tool{pebbleTool(), challTestSrvTool()} {
+		if _, err := ensureOneTool(ctx, t); err != nil {
+			return err
+		}
+	}
+	if _, err := EnsureVault(ctx); err != nil {
+		return err
+	}
+	return nil
+}
