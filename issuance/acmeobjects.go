@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"maps"
+	"strings"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/certsweep/certsweep/issuance/pki"
@@ -21,8 +23,11 @@ import (
 
 // BuildOrder is the Order for cr: the CSR's names, the issuer's profile,
 // the replaced certificate's ARI CertID (or ""), and the request's duration
-// when the issuer enables the duration feature. It is owned by cr.
-func BuildOrder(cr *cmapi.CertificateRequest, profile, replaces string, enableDuration bool) (*cmacme.Order, error) {
+// when the issuer enables the duration feature. owner is the Order's
+// controller: cr itself (RequestOwner), or the Kubernetes
+// CertificateSigningRequest cr stands in for (CSROwner), which cert-manager
+// names its Orders after in the same way.
+func BuildOrder(cr *cmapi.CertificateRequest, owner metav1.OwnerReference, profile, replaces string, enableDuration bool) (*cmacme.Order, error) {
 	csr, err := pki.DecodeCSR(cr.Spec.Request)
 	if err != nil {
 		return nil, fmt.Errorf("building the Order for %s/%s: %w", cr.Namespace, cr.Name, err)
@@ -49,7 +54,14 @@ func BuildOrder(cr *cmapi.CertificateRequest, profile, replaces string, enableDu
 	hashed := spec.DeepCopy()
 	hashed.Request = nil
 	var obj any = hashed
-	if len(cr.Name) >= 52 {
+	switch {
+	case len(cr.Name) < 52:
+	case owner.Kind == csrOwnerKind.Kind:
+		obj = struct {
+			CSRName string            `json:"certificateSigningRequestName"`
+			Spec    *cmacme.OrderSpec `json:"spec"`
+		}{cr.Name, hashed}
+	default:
 		obj = struct {
 			CRName string            `json:"certificateRequestName"`
 			Spec   *cmacme.OrderSpec `json:"spec"`
@@ -66,10 +78,50 @@ func BuildOrder(cr *cmapi.CertificateRequest, profile, replaces string, enableDu
 			Namespace:       cr.Namespace,
 			Labels:          maps.Clone(cr.Labels),
 			Annotations:     maps.Clone(cr.Annotations),
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(cr, cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateRequestKind))},
+			OwnerReferences: []metav1.OwnerReference{owner},
 		},
 		Spec: spec,
 	}, nil
+}
+
+// csrOwnerKind is the kind of a Kubernetes CertificateSigningRequest that
+// controls an Order.
+var csrOwnerKind = certificatesv1.SchemeGroupVersion.WithKind("CertificateSigningRequest")
+
+// RequestOwner is the controller reference of an Order made for the
+// CertificateRequest cr.
+func RequestOwner(cr *cmapi.CertificateRequest) metav1.OwnerReference {
+	return *metav1.NewControllerRef(cr, cmapi.SchemeGroupVersion.WithKind(cmapi.CertificateRequestKind))
+}
+
+// CSROwner is the controller reference of an Order made for the Kubernetes
+// CertificateSigningRequest csr. The CSR is cluster-scoped and the Order
+// namespaced, which owner references allow: deleting the CSR lets the
+// garbage collector remove its Order, and the Order's Challenges with it.
+func CSROwner(csr *certificatesv1.CertificateSigningRequest) metav1.OwnerReference {
+	return *metav1.NewControllerRef(csr, csrOwnerKind)
+}
+
+// IsCSROwner reports whether ref names a Kubernetes CertificateSigningRequest.
+func IsCSROwner(ref *metav1.OwnerReference) bool {
+	return ref != nil && ref.Kind == csrOwnerKind.Kind && ref.APIVersion == csrOwnerKind.GroupVersion().String()
+}
+
+// CSROrderAnnotations are the annotations of a CertificateSigningRequest
+// an Order made for it carries: all but those cert-manager leaves out by
+// default (--copied-annotation-prefixes), which belong to the tools that
+// manage the CSR itself.
+func CSROrderAnnotations(annotations map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range annotations {
+		if !strings.HasPrefix(k, "kubectl.kubernetes.io/") && !strings.HasPrefix(k, "fluxcd.io/") && !strings.HasPrefix(k, "argocd.argoproj.io/") {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // OrderNames are the identifiers an Order asks the CA for: its DNS names,

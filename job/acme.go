@@ -161,20 +161,30 @@ func (s *Sweeper) accountKey(ctx context.Context, namespace string, spec *cmacme
 // reached) and takes the short backoff, at least the CA's Retry-After.
 func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.Result, error) {
 	cr := req.CertificateRequest
-	built, err := issuance.BuildOrder(cr, a.spec.Profile, req.Replaces, a.spec.EnableDurationFeature)
+	built, err := issuance.BuildOrder(cr, issuance.RequestOwner(cr), a.spec.Profile, req.Replaces, a.spec.EnableDurationFeature)
 	if err != nil {
 		return issuance.Result{State: issuance.StateFailed, Reason: "InvalidOrder", Message: err.Error()}, nil
 	}
+	res, _, err := a.driveOrder(ctx, cr, built)
+	return res, err
+}
+
+// driveOrder advances built, the Order of the request cr stands for (a
+// stored CertificateRequest, or a Kubernetes CertificateSigningRequest as
+// its in-memory CertificateRequest, whose UID is the CSR's), as Sign says.
+// It also returns the Order as last read or written (nil if there is none),
+// for the caller's messages.
+func (a *acmeIssuer) driveOrder(ctx context.Context, cr *cmapi.CertificateRequest, built *cmacme.Order) (issuance.Result, *cmacme.Order, error) {
 	order, err := a.s.getOrder(ctx, built.Namespace, built.Name)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return issuance.Result{}, err
+		return issuance.Result{}, nil, err
 	}
 	if apierrors.IsNotFound(err) {
 		order = nil
 	}
 	if order != nil && !renew.OrderIsFor(order, cr) {
 		if err := a.s.deleteOrder(ctx, order); err != nil {
-			return issuance.Result{}, err
+			return issuance.Result{}, order, err
 		}
 		order = nil
 	}
@@ -194,7 +204,7 @@ func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.R
 			var waiting bool
 			if order, waiting, err = a.authorize(ctx, order, cr); err == nil && waiting {
 				if !a.pause(ctx, deadline) {
-					return pendingOrder(order), nil
+					return pendingOrder(order), order, nil
 				}
 			}
 		case renew.OrderFinalize:
@@ -203,7 +213,7 @@ func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.R
 			// Read first: a later run must see what the CA did meanwhile.
 			before := order.Status.State
 			if order, err = a.sync(ctx, order); err == nil && order.Status.State == before && !a.pause(ctx, deadline) {
-				return pendingOrder(order), nil
+				return pendingOrder(order), order, nil
 			}
 		case renew.OrderDownload:
 			order, err = a.download(ctx, order)
@@ -211,16 +221,17 @@ func (a *acmeIssuer) Sign(ctx context.Context, req issuance.Request) (issuance.R
 			if err = a.cleanUpChallenges(ctx, order); err != nil {
 				break
 			}
-			return issuance.StoredResult(&cmapi.CertificateRequest{Status: cmapi.CertificateRequestStatus{Certificate: order.Status.Certificate}}), nil
+			return issuance.StoredResult(&cmapi.CertificateRequest{Status: cmapi.CertificateRequestStatus{Certificate: order.Status.Certificate}}), order, nil
 		case renew.OrderFailed:
 			if err = a.cleanUpChallenges(ctx, order); err != nil {
 				break
 			}
 			return issuance.Result{State: issuance.StateFailed, Reason: "Failed",
-				Message: fmt.Sprintf("Failed to wait for order resource %q to become ready: order is in %q state: %s", order.Name, order.Status.State, order.Status.Reason)}, nil
+				Message: fmt.Sprintf("Failed to wait for order resource %q to become ready: order is in %q state: %s", order.Name, order.Status.State, order.Status.Reason)}, order, nil
 		}
 		if err != nil {
-			return a.caError(order, err)
+			res, err := a.caError(order, err)
+			return res, order, err
 		}
 	}
 }

@@ -18,11 +18,15 @@ package job
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
+	"time"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"golang.org/x/sync/errgroup"
 	authzv1 "k8s.io/api/authorization/v1"
@@ -166,10 +170,6 @@ func (s *Sweeper) signCSR(ctx context.Context, issuers *issuerCache, b *budget, 
 		return s.csrCannotSignYet(ctx, log, csr, err)
 	}
 	switch issuer.(type) {
-	case *acmeIssuer:
-		// The ACME flow keeps its state in Orders that a CertificateRequest
-		// owns; a CSR has none to own them.
-		return s.failCSR(ctx, log, csr, renew.CSRUnsupportedIssuer(d.Signer, "an ACME issuer"))
 	case issuance.External:
 		return s.failCSR(ctx, log, csr, renew.CSRUnsupportedIssuer(d.Signer, "an external issuer"))
 	}
@@ -198,33 +198,160 @@ func (s *Sweeper) signCSR(ctx context.Context, issuers *issuerCache, b *budget, 
 		}
 	}
 
-	if !b.take() {
-		return csrUntouched // the run's issuances are spent; the next run signs it
-	}
 	cr := issuance.CertificateRequestForCSR(csr, issuance.CSRSigning{
 		IssuerRef: d.Signer.IssuerRef(), Namespace: namespace,
 		Duration: d.Duration, IsCA: d.IsCA, Usages: d.Usages,
 	})
+	if a, ok := issuer.(*acmeIssuer); ok {
+		return s.signCSRThroughACME(ctx, log, a, b, csr, cr, d)
+	}
+	if !b.take() {
+		return csrUntouched // the run's issuances are spent; the next run signs it
+	}
 	res, err := issuer.Sign(ctx, issuance.Request{CertificateRequest: cr, PrivateKey: key})
 	if err != nil {
 		return s.csrCannotSignYet(ctx, log, csr, err)
 	}
 	switch res.State {
 	case issuance.StateIssued:
-		upd := csr.DeepCopy()
-		upd.Status.Certificate = res.Certificate
-		pki.RemoveCSRCondition(upd, pki.CSRConditionWaiting)
-		if _, err := s.updateCSRStatus(ctx, upd); err != nil {
-			return s.csrWriteFailed(log, err)
-		}
-		s.event(ctx, upd, csrKind, corev1.EventTypeNormal, renew.ReasonCSRIssued, "Certificate signed by "+d.Signer.String())
-		log.Info("signed", "issuer", d.Signer.String())
-		return csrSigned
+		return s.storeCSRCertificate(ctx, log, csr, res.Certificate, d.Signer)
 	case issuance.StateFailed, issuance.StateDenied:
 		return s.failCSR(ctx, log, csr, renew.CSRFailure{Reason: res.Reason, Message: res.Message})
 	default:
 		return s.waitCSR(ctx, log, csr, res.Reason, res.Message)
 	}
+}
+
+// storeCSRCertificate writes a signed chain on the request: its one
+// status write on success, with a Normal event.
+func (s *Sweeper) storeCSRCertificate(ctx context.Context, log *slog.Logger, csr *certificatesv1.CertificateSigningRequest, chain []byte, signer renew.SignerRef) csrResult {
+	upd := csr.DeepCopy()
+	upd.Status.Certificate = chain
+	pki.RemoveCSRCondition(upd, pki.CSRConditionWaiting)
+	if _, err := s.updateCSRStatus(ctx, upd); err != nil {
+		return s.csrWriteFailed(log, err)
+	}
+	s.event(ctx, upd, csrKind, corev1.EventTypeNormal, renew.ReasonCSRIssued, "Certificate signed by "+signer.String())
+	log.Info("signed", "issuer", signer.String())
+	return csrSigned
+}
+
+// signCSRThroughACME signs a request through an ACME issuer as
+// cert-manager's CSR ACME signer does: one Order made from the request,
+// controlled by it and named from it (in the issuer's resource namespace),
+// driven run after run by the same order and challenge steps as a
+// CertificateRequest's (solvers, Retry-After, the cap on new orders, the
+// placement claim), and its chain stored on the request once valid. Only a
+// new Order takes from the run's issuances; an Order in flight costs the
+// request no write.
+func (s *Sweeper) signCSRThroughACME(ctx context.Context, log *slog.Logger, a *acmeIssuer, b *budget, csr *certificatesv1.CertificateSigningRequest, cr *cmapi.CertificateRequest, d renew.CSRDecision) csrResult {
+	req, err := pki.DecodeCSR(csr.Spec.Request)
+	if err != nil {
+		return s.failCSR(ctx, log, csr, renew.CSRFailure{Reason: renew.ReasonCSRRequestParsing, Message: fmt.Sprintf("Failed to decode CSR in spec.request: %v", err)})
+	}
+	var ips []string
+	for _, ip := range req.IPAddresses {
+		ips = append(ips, ip.String())
+	}
+	if f := renew.CSRACMECommonName(req.Subject.CommonName, req.DNSNames, ips); f != nil {
+		return s.failCSR(ctx, log, csr, *f)
+	}
+	// The Order carries the CSR's labels and annotations, as cert-manager's
+	// does: a solver's selector and the HTTP-01 override annotations read them.
+	cr.Labels = maps.Clone(csr.Labels)
+	cr.Annotations = issuance.CSROrderAnnotations(csr.Annotations)
+	// cert-manager's CSR Orders carry neither the issuer's profile nor an
+	// ARI replacement: there is no earlier certificate to replace.
+	built, err := issuance.BuildOrder(cr, issuance.CSROwner(csr), "", "", a.spec.EnableDurationFeature)
+	if err != nil {
+		return s.failCSR(ctx, log, csr, renew.CSRFailure{Reason: renew.ReasonCSROrderBuilding, Message: fmt.Sprintf("Failed to build order: %v", err)})
+	}
+	existing, err := s.getOrder(ctx, built.Namespace, built.Name)
+	switch {
+	case apierrors.IsNotFound(err):
+		if !b.take() {
+			return csrUntouched // the run's issuances are spent; the next run makes the Order
+		}
+	case err != nil:
+		log.Warn("cannot sign yet", "error", fmt.Errorf("reading Order %s/%s: %w", built.Namespace, built.Name, err))
+		return csrWaiting
+	default:
+		if until, held := renew.CSROrderHeldUntil(existing, s.opts.Now()); held {
+			log.Debug("the ACME server asked to wait", "until", until)
+			return csrWaiting
+		}
+	}
+	res, order, err := a.driveOrder(ctx, cr, built)
+	if err != nil {
+		// Temporary (the CA or the API unreachable): the next run continues
+		// the same Order; a CA that said when to come back is left alone
+		// until then.
+		if ra, ok := errors.AsType[*issuance.RetryAfterError](err); ok && order != nil {
+			return s.holdCSROrder(ctx, log, csr, order, ra)
+		}
+		log.Warn("cannot sign yet", "error", err)
+		return csrWaiting
+	}
+	switch res.State {
+	case issuance.StateIssued:
+		if f := csrOrderCertificateMismatch(req, order); f != "" {
+			// As cert-manager does: the Order goes, and the next run makes
+			// a new one for the request.
+			s.event(ctx, csr, csrKind, corev1.EventTypeWarning, "OrderBadCertificate", "Deleting Order as the signed certificate does not fit the request: "+f)
+			if err := s.deleteOrder(ctx, order); err != nil {
+				log.Warn("could not delete an Order whose certificate does not fit the request", "error", err)
+			}
+			return csrWaiting
+		}
+		return s.storeCSRCertificate(ctx, log, csr, res.Certificate, d.Signer)
+	case issuance.StateFailed, issuance.StateDenied:
+		detail := res.Message
+		namespace, name := built.Namespace, built.Name
+		if order != nil {
+			namespace, name = order.Namespace, order.Name
+			if renew.NextOrderStep(order) == renew.OrderFailed {
+				detail = fmt.Sprintf("order is in %q state: %s", order.Status.State, order.Status.Reason)
+			}
+		}
+		return s.failCSR(ctx, log, csr, renew.CSROrderFailed(namespace, name, detail))
+	default:
+		// In flight: the Order records where it stands; nothing is written
+		// on the request until it is signed or failed.
+		log.Debug("order in flight", "reason", res.Reason, "message", res.Message)
+		return csrWaiting
+	}
+}
+
+// holdCSROrder records the wait an ACME CA asked for on the request's
+// Order, and says so once on the request (the Waiting condition and one
+// Warning event, written only when the message changes).
+func (s *Sweeper) holdCSROrder(ctx context.Context, log *slog.Logger, csr *certificatesv1.CertificateSigningRequest, order *cmacme.Order, ra *issuance.RetryAfterError) csrResult {
+	until := renew.CSROrderRetryAt(s.opts.Now(), ra.After)
+	upd := order.DeepCopy()
+	if upd.Annotations == nil {
+		upd.Annotations = map[string]string{}
+	}
+	upd.Annotations[renew.AnnotationRetryAfter] = until.UTC().Format(time.RFC3339)
+	if _, err := s.holdOrder(ctx, upd); err != nil {
+		log.Warn("cannot sign yet", "error", ra, "record", err)
+		return csrWaiting
+	}
+	return s.waitCSR(ctx, log, csr, renew.ReasonIssuerUnavailable,
+		fmt.Sprintf("The ACME server asked not to be asked again about order %s/%s before %s: %v", order.Namespace, order.Name, until.UTC().Format(time.RFC3339), ra.Err))
+}
+
+// csrOrderCertificateMismatch says why the certificate on a valid Order
+// does not fit the request (unreadable, or not for the request's key), or
+// "" when it does.
+func csrOrderCertificateMismatch(req *x509.CertificateRequest, order *cmacme.Order) string {
+	chain, err := pki.DecodeCertificates(order.Status.Certificate)
+	if err != nil || len(chain) == 0 {
+		return fmt.Sprintf("the certificate cannot be read: %v", err)
+	}
+	if same, err := pki.PublicKeysEqual(chain[0].PublicKey, req.PublicKey); err != nil || !same {
+		return "the certificate is not for the request's public key"
+	}
+	return ""
 }
 
 // mayReference asks the API server, as cert-manager does, whether the

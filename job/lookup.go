@@ -8,6 +8,7 @@ import (
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/certsweep/certsweep/issuance"
 	"github.com/certsweep/certsweep/renew"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -168,6 +169,46 @@ func (s *Sweeper) CertificatesOwningChallenge(ctx context.Context, namespace, na
 		return nil, nil
 	}
 	return s.CertificatesOwningOrder(ctx, namespace, ref.Name)
+}
+
+// CSROwningOrder names the Kubernetes CertificateSigningRequest an ACME
+// Order works for (its controller), or "" when a CertificateRequest or
+// nothing controls it, or the Order is gone.
+func (s *Sweeper) CSROwningOrder(ctx context.Context, namespace, name string) (string, error) {
+	if !s.inNamespace(namespace) {
+		return "", nil
+	}
+	order, err := s.getOrder(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading order %s/%s: %w", namespace, name, err)
+	}
+	if ref := metav1.GetControllerOfNoCopy(order); issuance.IsCSROwner(ref) {
+		return ref.Name, nil
+	}
+	return "", nil
+}
+
+// CSROwningChallenge names the Kubernetes CertificateSigningRequest an
+// ACME Challenge works for, through the Order that controls it, or "".
+func (s *Sweeper) CSROwningChallenge(ctx context.Context, namespace, name string) (string, error) {
+	if !s.inNamespace(namespace) {
+		return "", nil
+	}
+	ch, err := s.getChallenge(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading challenge %s/%s: %w", namespace, name, err)
+	}
+	ref := metav1.GetControllerOfNoCopy(ch)
+	if ref == nil || ref.Kind != "Order" || !strings.HasPrefix(ref.APIVersion, cmacme.SchemeGroupVersion.Group+"/") {
+		return "", nil
+	}
+	return s.CSROwningOrder(ctx, namespace, ref.Name)
 }
 
 // CertificatesNamed narrows direct references to a Certificate to those in

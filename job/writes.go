@@ -209,6 +209,17 @@ func (s *Sweeper) claimOrder(ctx context.Context, o *cmacme.Order) (*cmacme.Orde
 	return out, nil
 }
 
+// holdOrder records on a CertificateSigningRequest's Order when the ACME
+// CA allows it to be worked on again (renew.AnnotationRetryAfter), at the
+// resourceVersion read.
+func (s *Sweeper) holdOrder(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
+	out, err := s.cm.AcmeV1().Orders(o.Namespace).Update(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
+	if err != nil {
+		return o, fmt.Errorf("recording the ACME server's Retry-After on Order %s/%s: %w", o.Namespace, o.Name, err)
+	}
+	return out, nil
+}
+
 func (s *Sweeper) updateOrderStatus(ctx context.Context, o *cmacme.Order) (*cmacme.Order, error) {
 	out, err := s.cm.AcmeV1().Orders(o.Namespace).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: fieldManager})
 	if err != nil {

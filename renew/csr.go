@@ -9,9 +9,11 @@ package renew
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmexp "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
@@ -33,6 +35,11 @@ const (
 	ReasonCSRMissingAnnotation   = "MissingAnnotation"
 	ReasonCSRIssuerNotFound      = "IssuerNotFound"
 	ReasonCSRIssuerTypeUnsupport = "IssuerTypeUnsupported"
+	// An ACME issuer's reasons, as cert-manager's CSR ACME signer gives them.
+	ReasonCSRRequestParsing = "RequestParsingError"
+	ReasonCSRInvalidOrder   = "InvalidOrder"
+	ReasonCSROrderBuilding  = "OrderBuildingError"
+	ReasonCSROrderFailed    = "OrderFailed"
 	// ReasonCSRIssued is the Normal event of a signed request.
 	ReasonCSRIssued = "CertificateIssued"
 )
@@ -279,4 +286,61 @@ func CSRUnsupportedIssuer(ref SignerRef, what string) CSRFailure {
 		Reason:  ReasonCSRIssuerTypeUnsupport,
 		Message: fmt.Sprintf("Referenced %s is %s; certsweep does not sign CertificateSigningRequests with it", ref, what),
 	}
+}
+
+// CSRACMECommonName is the failure of a request to an ACME issuer whose
+// common name is none of its DNS names or IP addresses, or nil: an ACME CA
+// issues for identifiers only, so a common name must be one of them, and
+// cert-manager fails such a request before any Order is made.
+func CSRACMECommonName(commonName string, dnsNames, ipAddresses []string) *CSRFailure {
+	if commonName == "" || slices.Contains(dnsNames, commonName) || slices.Contains(ipAddresses, commonName) {
+		return nil
+	}
+	return &CSRFailure{
+		Reason: ReasonCSRInvalidOrder,
+		Message: fmt.Sprintf("The CSR PEM requests a commonName that is not present in the list of dnsNames or ipAddresses. "+
+			"If a commonName is set, ACME requires that the value is also present in the list of dnsNames or ipAddresses: %q does not exist in %v or %v",
+			commonName, dnsNames, ipAddresses),
+	}
+}
+
+// CSROrderFailed is the failure of a request whose ACME Order failed:
+// the CA made it invalid (or it expired or errored), or refused it.
+// detail is the Order's state and reason, or the CA's refusal.
+func CSROrderFailed(namespace, name, detail string) CSRFailure {
+	return CSRFailure{
+		Reason:  ReasonCSROrderFailed,
+		Message: fmt.Sprintf("Failed to wait for order resource %s/%s to become ready: %s", namespace, name, detail),
+	}
+}
+
+// CSROrderHeldUntil is the end of the wait an ACME CA asked for (its
+// Retry-After) on the Order of a CertificateSigningRequest, and whether it
+// is still running at now. A CSR has no retry annotations of its own, so
+// the wait is recorded on its Order (AnnotationRetryAfter); until it ends,
+// the Order is not driven and nothing is written. A value that does not
+// parse holds nothing.
+func CSROrderHeldUntil(order *cmacme.Order, now time.Time) (time.Time, bool) {
+	v, ok := order.Annotations[AnnotationRetryAfter]
+	if !ok {
+		return time.Time{}, false
+	}
+	until, err := time.Parse(time.RFC3339, v)
+	if err != nil || !until.After(now) {
+		return time.Time{}, false
+	}
+	// A clock set back, or a hand-written value, never holds longer than
+	// a CA may ask for.
+	if limit := now.Add(MaxRetryAfter); until.After(limit) {
+		until = limit
+	}
+	return until, true
+}
+
+// CSROrderRetryAt is the end of the wait a CA asked for with a
+// Retry-After of after at now, as recorded on a CSR's Order: rounded up to
+// a second, and at most MaxRetryAfter away.
+func CSROrderRetryAt(now time.Time, after time.Duration) time.Time {
+	after = min(max(after, 0), MaxRetryAfter)
+	return now.Add(after + time.Second - 1).Truncate(time.Second)
 }

@@ -19,6 +19,11 @@ type Lookup interface {
 	CertificatesOwningOrder(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
 	CertificatesOwningChallenge(ctx context.Context, namespace, name string) ([]job.ObjectRef, error)
 	CertificatesUsingIssuer(ctx context.Context, kind, namespace, name string) ([]job.ObjectRef, error)
+	// CSROwningOrder and CSROwningChallenge name the Kubernetes
+	// CertificateSigningRequest an ACME Order (or a Challenge, through its
+	// Order) works for, or "".
+	CSROwningOrder(ctx context.Context, namespace, name string) (string, error)
+	CSROwningChallenge(ctx context.Context, namespace, name string) (string, error)
 }
 
 // Target is what event-driven triggers drive: a Sweeper that can also look
@@ -53,6 +58,9 @@ type route struct {
 	// CertificateRequest no Certificate owns (cmctl's, a CSI driver's),
 	// handled by itself.
 	unowned bool
+	// csrOwner: when find yields no Certificate, the Kubernetes
+	// CertificateSigningRequest the object works for, if any, is signed.
+	csrOwner func(ctx context.Context, l Lookup, s Subject) (string, error)
 }
 
 // routes is the whole event -> work mapping, one row per kind we watch.
@@ -77,12 +85,17 @@ var routes = map[schema.GroupKind]route{
 	// An ACME Order or Challenge (the CA moved on, or a sweep recorded a
 	// step): the Certificate whose request it works for, through the
 	// request that controls the Order, so the next step is taken now
-	// rather than at the next ping.
+	// rather than at the next ping; or the Kubernetes
+	// CertificateSigningRequest that controls the Order.
 	{Group: acmeGroup, Kind: "Order"}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
 		return l.CertificatesOwningOrder(ctx, s.Namespace, s.Name)
+	}, csrOwner: func(ctx context.Context, l Lookup, s Subject) (string, error) {
+		return l.CSROwningOrder(ctx, s.Namespace, s.Name)
 	}},
 	{Group: acmeGroup, Kind: "Challenge"}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
 		return l.CertificatesOwningChallenge(ctx, s.Namespace, s.Name)
+	}, csrOwner: func(ctx context.Context, l Lookup, s Subject) (string, error) {
+		return l.CSROwningChallenge(ctx, s.Namespace, s.Name)
 	}},
 	// An issuer: every Certificate that references it.
 	{Group: certManagerGroup, Kind: cmapi.IssuerKind}: {namespaced: true, find: func(ctx context.Context, l Lookup, s Subject) ([]job.ObjectRef, error) {
@@ -143,6 +156,17 @@ func Handle(ctx context.Context, t Target, req Request) (Outcome, error) {
 	}
 	out.Refs = refs
 	if len(refs) == 0 {
+		if r.csrOwner != nil {
+			name, err := r.csrOwner(ctx, t, *req.Subject)
+			if err != nil {
+				return out, fmt.Errorf("%w: finding the CertificateSigningRequest %s works for: %w", job.ErrRunImpossible, req.Subject, err)
+			}
+			if name != "" {
+				rep, err := t.ReconcileCSR(ctx, name)
+				out.Report = rep
+				return out, err
+			}
+		}
 		if r.unowned {
 			rep, err := t.HandleUnownedRequest(ctx, req.Subject.Namespace, req.Subject.Name)
 			out.Report = rep

@@ -23,6 +23,9 @@ type fakeTarget struct {
 	unowned []string
 	// orphans: every lookup finds no Certificate.
 	orphans bool
+	// csrOwner is the CertificateSigningRequest every Order and Challenge
+	// works for ("" for none).
+	csrOwner string
 }
 
 func (f *fakeTarget) found(lookup, namespace, name string) ([]job.ObjectRef, error) {
@@ -50,6 +53,14 @@ func (f *fakeTarget) CertificatesOwningChallenge(_ context.Context, ns, name str
 }
 func (f *fakeTarget) CertificatesUsingIssuer(_ context.Context, kind, ns, name string) ([]job.ObjectRef, error) {
 	return f.found("issuer "+kind, ns, name)
+}
+func (f *fakeTarget) CSROwningOrder(_ context.Context, ns, name string) (string, error) {
+	f.asked = append(f.asked, fmt.Sprintf("csr of order %s/%s", ns, name))
+	return f.csrOwner, nil
+}
+func (f *fakeTarget) CSROwningChallenge(_ context.Context, ns, name string) (string, error) {
+	f.asked = append(f.asked, fmt.Sprintf("csr of challenge %s/%s", ns, name))
+	return f.csrOwner, nil
 }
 func (f *fakeTarget) Run(context.Context) (*job.Report, error) {
 	f.swept = true
@@ -190,6 +201,32 @@ func TestHandleGivesAnUnownedRequestToItself(t *testing.T) {
 			}
 			if !reflect.DeepEqual(f.unowned, tc.unowned) || f.swept || len(f.reconciled) != 0 {
 				t.Errorf("unowned %q, swept %v, reconciled %v; want unowned %q only", f.unowned, f.swept, f.reconciled, tc.unowned)
+			}
+		})
+	}
+}
+
+// An Order or a Challenge no Certificate's request controls, but a
+// Kubernetes CertificateSigningRequest does, signs that CSR; one that
+// neither controls leads nowhere.
+func TestHandleSignsTheCSROwningAnOrder(t *testing.T) {
+	for _, tc := range []struct {
+		kind, csrOwner string
+		csrs           []string
+	}{
+		{"Order", "client-1", []string{"client-1"}},
+		{"Challenge", "client-1", []string{"client-1"}},
+		{"Order", "", nil},
+		{"Challenge", "", nil},
+	} {
+		t.Run(tc.kind+" of "+tc.csrOwner, func(t *testing.T) {
+			f := &fakeTarget{orphans: true, csrOwner: tc.csrOwner}
+			out, err := Handle(context.Background(), f, Request{Subject: &Subject{Group: "acme.cert-manager.io", Kind: tc.kind, Namespace: "cert-manager", Name: "client-1-42"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(f.csrs, tc.csrs) || f.swept || len(f.reconciled) != 0 || (out.Report != nil) != (tc.csrs != nil) {
+				t.Errorf("signed %q, swept %v, reconciled %v, report %v; want %q signed only", f.csrs, f.swept, f.reconciled, out.Report, tc.csrs)
 			}
 		})
 	}

@@ -8,12 +8,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmexp "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
+	"github.com/miekg/dns"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -549,5 +553,352 @@ func TestCSRSignedThroughVault(t *testing.T) {
 	// end is what the request asked for.
 	if got := validity(leaf); got < 2*time.Hour || got > 2*time.Hour+time.Minute {
 		t.Fatalf("valid for %s, want the 2h asked (plus Vault's backdating)", got)
+	}
+}
+
+// acmeCSRs points the ACME Issuer of a at proxy (to count the orders
+// Pebble makes) and returns the options of a CSR-signing sweep with a's
+// DNS-01 settings.
+func (a *acmeSetup) acmeCSRs(proxy *harness.ACMEProxy) func(*job.Options) {
+	a.t.Helper()
+	iss, err := a.cm.CertmanagerV1().Issuers(a.ns).Get(a.ctx(), "acme", metav1.GetOptions{})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	iss.Spec.ACME.Server, iss.Spec.ACME.CABundle = proxy.DirectoryURL(), proxy.CABundle()
+	if _, err := a.cm.CertmanagerV1().Issuers(a.ns).Update(a.ctx(), iss, metav1.UpdateOptions{}); err != nil {
+		a.t.Fatal(err)
+	}
+	return func(o *job.Options) { a.acmeOptions(o); o.CSR = true }
+}
+
+// csrOrders lists the Orders of the test's namespace (an Issuer's CSR
+// Orders live there).
+func (a *acmeSetup) csrOrders() []cmacme.Order {
+	a.t.Helper()
+	list, err := a.cm.AcmeV1().Orders(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return list.Items
+}
+
+// csrWrites are the writes of a counted run to CertificateSigningRequests.
+func csrWrites(counter *harness.RequestCounter) []harness.Request {
+	var out []harness.Request
+	for _, r := range counter.Snapshot().Writes() {
+		if strings.HasPrefix(r.Resource, "certificatesigningrequests") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// verifyPebbleChain checks chain (leaf first) against Pebble's roots for name.
+func verifyPebbleChain(t *testing.T, a *acmeSetup, chain []*x509.Certificate, name string) {
+	t.Helper()
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(a.pebble.RootCAs()) {
+		t.Fatal("no Pebble roots")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: name, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("status.certificate does not verify against Pebble's root for %s: %v", name, err)
+	}
+	if !slices.Equal(chain[0].DNSNames, []string{name}) {
+		t.Fatalf("leaf DNS names %v, want [%s]", chain[0].DNSNames, name)
+	}
+}
+
+// TestCSRSignedThroughACME: an approved CSR naming an ACME Issuer gets one
+// Order, controlled by the CSR and made in the Issuer's namespace, however
+// many runs it takes; a run that leaves the Order in flight writes nothing
+// on the CSR; an event about the Order (or its Challenge) drives that CSR;
+// once the Order is valid its chain (verified against Pebble's root) is in
+// status.certificate, with one order placed at the CA; the run after
+// writes nothing. A CSR whose common name is not among its DNS names and
+// one for a name Pebble refuses are each failed once, with one Warning event,
+// and never ordered again.
+func TestCSRSignedThroughACME(t *testing.T) {
+	a := newACME(t)
+	proxy := harness.StartACMEProxy(t, a.pebble)
+	withACME := a.acmeCSRs(proxy)
+	signer := "issuers.cert-manager.io/" + a.ns + ".acme"
+	name := "client.example.test"
+	k := newCSRKey(t, "client", func(r *x509.CertificateRequest) { r.Subject.CommonName = name })
+	a.createCSR(a.cp.Config, "acme", signer, k, csrAnnotation("kubectl.kubernetes.io/last-applied-configuration", "{}"))
+
+	// Not approved yet: nothing happens.
+	a.run(withACME)
+	a.requireCSRUntouched("acme")
+	if n := len(a.csrOrders()); n != 0 {
+		t.Fatalf("%d Orders for a CSR not approved", n)
+	}
+	a.decideCSR("acme", true)
+
+	// A run that cannot see the DNS-01 answer yet (its checks go to a
+	// nameserver that does not answer) and has no time to wait: the Order
+	// is made and placed and its Challenge presented; the CSR is not
+	// written.
+	empty := emptyNameserver(t)
+	notVisible := func(o *job.Options) { o.ACMEWait, o.DNS01Nameservers = time.Millisecond, []string{empty} }
+	cfg, counter := harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, withACME, notVisible).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if w := csrWrites(counter); len(w) != 0 {
+		t.Fatalf("a run with the Order in flight wrote on the CSR: %v; status %+v", w, a.csr("acme").Status)
+	}
+	a.requireCSRUntouched("acme")
+	orders := a.csrOrders()
+	if len(orders) != 1 {
+		t.Fatalf("%d Orders after the first run, want 1", len(orders))
+	}
+	o := orders[0]
+	csr := a.csr("acme")
+	ref := metav1.GetControllerOf(&o)
+	if ref == nil || ref.UID != csr.UID || ref.Kind != "CertificateSigningRequest" || ref.APIVersion != "certificates.k8s.io/v1" || ref.Name != csr.Name {
+		t.Fatalf("Order %s controlled by %+v, want the CSR %s", o.Name, ref, csr.Name)
+	}
+	if !strings.HasPrefix(o.Name, csr.Name+"-") || !slices.Equal(o.Spec.DNSNames, []string{name}) || o.Spec.CommonName != name ||
+		o.Spec.IssuerRef.Name != "acme" || o.Spec.IssuerRef.Kind != cmapi.IssuerKind || o.Spec.Duration != nil || o.Spec.Profile != "" {
+		t.Fatalf("Order %s spec %+v", o.Name, o.Spec)
+	}
+	if o.Status.URL == "" || o.Status.State != cmacme.Pending {
+		t.Fatalf("Order %s: url %q state %q, want placed and pending", o.Name, o.Status.URL, o.Status.State)
+	}
+	if _, copied := o.Annotations["kubectl.kubernetes.io/last-applied-configuration"]; copied {
+		t.Fatalf("Order annotations %v: kubectl's must not be copied", o.Annotations)
+	}
+
+	// Another such run: still no write on the CSR, no second order.
+	cfg, counter = harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, withACME, notVisible).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if w := csrWrites(counter); len(w) != 0 {
+		t.Fatalf("a second run with the Order in flight wrote on the CSR: %v", w)
+	}
+
+	// An event about the Order drives its CSR (triggers/dispatch.go), then
+	// sweeps finish whatever is left.
+	sweeper := a.sweeper(a.cp.Config, withACME)
+	req, err := triggers.Decode(refEvent("update", "acme.cert-manager.io/v1", "Order", a.ns, o.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := triggers.Handle(a.ctx(), sweeper, req); err != nil {
+		t.Fatal(err)
+	}
+	for run := 0; len(a.csr("acme").Status.Certificate) == 0; run++ {
+		if run == 4 {
+			t.Fatalf("not signed after %d runs; Orders %+v", run, a.csrOrders())
+		}
+		a.run(withACME)
+	}
+	chain := a.csrChain("acme", k)
+	verifyPebbleChain(t, a, chain, name)
+	if evs := a.csrEvents("acme", "CertificateIssued"); len(evs) != 1 {
+		t.Fatalf("events %+v, want one CertificateIssued", evs)
+	}
+	if n := len(a.csrOrders()); n != 1 {
+		t.Fatalf("%d Orders for the CSR, want 1", n)
+	}
+	if n := ordersPlaced(proxy); n != 1 {
+		t.Fatalf("%d orders placed at Pebble, want 1", n)
+	}
+	chs, err := a.cm.AcmeV1().Challenges(a.ns).List(a.ctx(), metav1.ListOptions{})
+	if err != nil || len(chs.Items) != 0 {
+		t.Fatalf("Challenges left: %v %d", err, len(chs.Items))
+	}
+	cfg, counter = harness.WrapCounting(a.cp.Config)
+	if _, err := a.sweeper(cfg, withACME).Run(a.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if counter.Writes() != 0 {
+		t.Fatalf("the run after signing wrote: %v", counter.Snapshot().Writes())
+	}
+
+	// A common name that is none of the DNS names: failed before any Order.
+	mismatch := newCSRKey(t, "mismatch", nil)
+	a.createCSR(a.cp.Config, "mismatch", signer, mismatch)
+	a.decideCSR("mismatch", true)
+	// A name Pebble refuses: the Order is made, the CA refuses it.
+	refused := newCSRKey(t, "refused", func(r *x509.CertificateRequest) {
+		r.Subject.CommonName = ""
+		r.DNSNames = []string{"bad_name.example.test"}
+	})
+	a.createCSR(a.cp.Config, "refused", signer, refused)
+	a.decideCSR("refused", true)
+	placed := newOrdersAsked(proxy)
+	for range 3 {
+		a.run(withACME)
+	}
+	a.requireCSRFailed("mismatch", "InvalidOrder", "")
+	a.requireCSRFailed("refused", "OrderFailed", "")
+	if msg := failedMessage(a.csr("refused")); !strings.Contains(msg, "Failed to wait for order resource "+a.ns+"/") {
+		t.Fatalf("refused: message %q", msg)
+	}
+	if n := newOrdersAsked(proxy) - placed; n != 1 {
+		t.Fatalf("%d newOrder requests for the refused CSR over 3 runs, want 1", n)
+	}
+	if n := len(a.csrOrders()); n != 2 {
+		t.Fatalf("%d Orders, want 2 (the signed CSR's and the refused one's; none for the common name mismatch)", n)
+	}
+}
+
+// emptyNameserver is a UDP nameserver on loopback that answers every
+// question at once with no records: a DNS-01 answer checked through it is
+// never visible, and the check does not wait for a timeout.
+func emptyNameserver(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeNameError)
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
+}
+
+// failedMessage is the message of csr's Failed condition, or "".
+func failedMessage(csr *certificatesv1.CertificateSigningRequest) string {
+	for _, c := range csr.Status.Conditions {
+		if c.Type == certificatesv1.CertificateFailed {
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// TestCSRACMEOrderCreateFaults: the create of a CSR's Order fails, once
+// before reaching the API server and once after (the Order exists, the
+// client saw an error). Either way the CSR is not written by the faulty
+// run, and clean runs converge on one Order, one order at the CA and a
+// signed CSR; the run after writes nothing.
+func TestCSRACMEOrderCreateFaults(t *testing.T) {
+	for _, kind := range []harness.FaultKind{harness.FaultInternalError, harness.FaultResetAfterForward} {
+		t.Run(string(kind), func(t *testing.T) {
+			a := newACME(t)
+			acmeProxy := harness.StartACMEProxy(t, a.pebble)
+			withACME := a.acmeCSRs(acmeProxy)
+			name := "faulty.example.test"
+			k := newCSRKey(t, "faulty", func(r *x509.CertificateRequest) { r.Subject.CommonName = name })
+			a.createCSR(a.cp.Config, "faulty", "issuers.cert-manager.io/"+a.ns+".acme", k)
+			a.decideCSR("faulty", true)
+
+			proxy := harness.StartFaultProxy(t, a.cp, harness.FaultRule{
+				Kind: kind, Verbs: []string{harness.VerbCreate}, Resources: []string{"orders"}, Rate: 1, Max: 1,
+			})
+			if _, err := a.sweeper(proxy.RESTConfig(), withACME).Run(a.ctx()); err != nil {
+				t.Fatalf("the faulty run failed as a whole: %v", err)
+			}
+			if proxy.Stats().Total() != 1 {
+				t.Fatalf("faults injected: %s", proxy.Stats())
+			}
+			a.requireCSRUntouched("faulty")
+			if n, want := len(a.csrOrders()), map[harness.FaultKind]int{harness.FaultInternalError: 0, harness.FaultResetAfterForward: 1}[kind]; n != want {
+				t.Fatalf("%d Orders after %s, want %d", n, kind, want)
+			}
+
+			for run := 0; len(a.csr("faulty").Status.Certificate) == 0; run++ {
+				if run == 4 {
+					t.Fatalf("not signed after %d clean runs; Orders %+v", run, a.csrOrders())
+				}
+				a.run(withACME)
+			}
+			verifyPebbleChain(t, a, a.csrChain("faulty", k), name)
+			if n := len(a.csrOrders()); n != 1 {
+				t.Fatalf("%d Orders, want 1", n)
+			}
+			if n := ordersPlaced(acmeProxy); n != 1 {
+				t.Fatalf("%d orders placed at Pebble, want 1", n)
+			}
+			cfg, counter := harness.WrapCounting(a.cp.Config)
+			if _, err := a.sweeper(cfg, withACME).Run(a.ctx()); err != nil {
+				t.Fatal(err)
+			}
+			if counter.Writes() != 0 {
+				t.Fatalf("the run after converging wrote: %v", counter.Snapshot().Writes())
+			}
+		})
+	}
+}
+
+// TestCSRACMERetryAfterHonoured: the CA answers a CSR's new order with
+// rateLimited and a two-hour Retry-After. The wait is recorded on the
+// CSR's Order and said once on the CSR (Waiting, one Warning event); runs
+// inside the two hours ask the CA nothing and write nothing; the first run
+// after them places the order and signs the CSR.
+func TestCSRACMERetryAfterHonoured(t *testing.T) {
+	a := newACME(t)
+	proxy := harness.StartACMEProxy(t, a.pebble, harness.ACMEFault{
+		Method: "POST", PathSuffix: "/order-plz", Status: 429, ProblemType: "rateLimited",
+		Detail: "too many new orders recently", RetryAfter: 7200,
+	})
+	withACME := a.acmeCSRs(proxy)
+	name := "limited.example.test"
+	k := newCSRKey(t, "limited", func(r *x509.CertificateRequest) { r.Subject.CommonName = name })
+	a.createCSR(a.cp.Config, "limited", "issuers.cert-manager.io/"+a.ns+".acme", k)
+	a.decideCSR("limited", true)
+
+	a.run(withACME)
+	if n := newOrdersAsked(proxy); n != 1 {
+		t.Fatalf("%d newOrder requests, want 1", n)
+	}
+	orders := a.csrOrders()
+	if len(orders) != 1 || orders[0].Annotations["certsweep.io/retry-after"] == "" {
+		t.Fatalf("want one Order carrying the CA's Retry-After: %+v", orders)
+	}
+	warnings := func() []corev1.Event { return a.csrEvents("limited", "IssuerUnavailable") }
+	if evs := warnings(); len(evs) != 1 || evs[0].Type != corev1.EventTypeWarning || !strings.Contains(evs[0].Message, "rateLimited") {
+		t.Fatalf("events %+v, want one Warning naming the rate limit", evs)
+	}
+
+	for range 7 {
+		a.advance(15 * time.Minute)
+		cfg, counter := harness.WrapCounting(a.cp.Config)
+		if _, err := a.sweeper(cfg, withACME).Run(a.ctx()); err != nil {
+			t.Fatal(err)
+		}
+		// The reference check (a SubjectAccessReview) is a question, not a
+		// write: nothing is stored.
+		for _, w := range counter.Snapshot().Writes() {
+			if !strings.HasPrefix(w.Resource, "subjectaccessreviews") {
+				t.Fatalf("a run inside the CA's Retry-After wrote: %v", counter.Snapshot().Writes())
+			}
+		}
+	}
+	if n := newOrdersAsked(proxy); n != 1 {
+		t.Fatalf("%d newOrder requests inside the CA's Retry-After, want 1", n)
+	}
+
+	proxy.SetFaults()
+	a.advance(16 * time.Minute)
+	for run := 0; len(a.csr("limited").Status.Certificate) == 0; run++ {
+		if run == 3 {
+			t.Fatalf("not signed after the window; conditions %+v", a.csr("limited").Status.Conditions)
+		}
+		a.run(withACME)
+	}
+	verifyPebbleChain(t, a, a.csrChain("limited", k), name)
+	for _, c := range a.csr("limited").Status.Conditions {
+		if c.Type == "certsweep.io/Waiting" {
+			t.Fatalf("the Waiting condition stayed after signing: %+v", c)
+		}
+	}
+	if n := newOrdersAsked(proxy); n != 2 {
+		t.Fatalf("%d newOrder requests in all, want 2", n)
+	}
+	if evs := warnings(); len(evs) != 1 {
+		t.Fatalf("%d Warning events, want 1", len(evs))
 	}
 }
