@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmexp "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
-	"github.com/miekg/dns"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -643,7 +641,7 @@ func TestCSRSignedThroughACME(t *testing.T) {
 	// nameserver that does not answer) and has no time to wait: the Order
 	// is made and placed and its Challenge presented; the CSR is not
 	// written.
-	empty := emptyNameserver(t)
+	empty := blindDNS(t)
 	notVisible := func(o *job.Options) { o.ACMEWait, o.DNS01Nameservers = time.Millisecond, []string{empty} }
 	cfg, counter := harness.WrapCounting(a.cp.Config)
 	if _, err := a.sweeper(cfg, withACME, notVisible).Run(a.ctx()); err != nil {
@@ -748,25 +746,6 @@ func TestCSRSignedThroughACME(t *testing.T) {
 	if n := len(a.csrOrders()); n != 2 {
 		t.Fatalf("%d Orders, want 2 (the signed CSR's and the refused one's; none for the common name mismatch)", n)
 	}
-}
-
-// emptyNameserver is a UDP nameserver on loopback that answers every
-// question at once with no records: a DNS-01 answer checked through it is
-// never visible, and the check does not wait for a timeout.
-func emptyNameserver(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetRcode(r, dns.RcodeNameError)
-		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
 }
 
 // failedMessage is the message of csr's Failed condition, or "".
