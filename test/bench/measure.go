@@ -95,6 +95,7 @@ var watchedResources = map[string]bool{
 	"certificates": true, "certificaterequests": true, "secrets": true,
 	"events": true, "issuers": true, "clusterissuers": true,
 	"orders": true, "challenges": true,
+	"certificatesigningrequests": true, "subjectaccessreviews": true,
 }
 
 // scrapeRequests reads apiserver_request_total from the API server's
@@ -290,7 +291,7 @@ func lastLines(s string, n int) string {
 
 // rawList is the floor a no-op sweep is held to: the same paginated LISTs
 // certsweep makes (Certificates, CertificateRequests, Secrets carrying
-// cert-manager's label), decoded into the same typed objects over the same
+// cert-manager's label, Kubernetes CertificateSigningRequests), decoded into the same typed objects over the same
 // encodings (protobuf for Secrets, JSON for the CRDs), through a fresh
 // client as a new process would have, and nothing else.
 func rawList(ctx context.Context, cfg *rest.Config) (time.Duration, int, error) {
@@ -334,6 +335,17 @@ func rawList(ctx context.Context, cfg *rest.Config) (time.Duration, int, error) 
 	}
 	err = eachPage(ctx, cmapi.PartOfCertManagerControllerLabelKey+"=true", func(opts metav1.ListOptions) (string, error) {
 		list, err := kube.CoreV1().Secrets(benchNamespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		objects += len(list.Items)
+		return list.Continue, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	err = eachPage(ctx, "", func(opts metav1.ListOptions) (string, error) {
+		list, err := kube.CertificatesV1().CertificateSigningRequests().List(ctx, opts)
 		if err != nil {
 			return "", err
 		}
