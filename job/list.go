@@ -36,6 +36,14 @@ func listPages(ctx context.Context, what string, opts metav1.ListOptions, fetch 
 	}
 }
 
+// ListPages is listPages for the packages that read the API beside a
+// sweep (job/metrics): the same paging, retries and 410 restart. fetch
+// sees opts.Continue == "" at the start of each pass, which is where a
+// caller that gathers items drops what an expired pass gathered.
+func ListPages(ctx context.Context, what string, opts metav1.ListOptions, fetch func(ctx context.Context, opts metav1.ListOptions) (string, error)) error {
+	return listPages(ctx, what, opts, fetch)
+}
+
 func walkPages(ctx context.Context, opts metav1.ListOptions, fetch pageFunc) error {
 	opts.Continue = ""
 	for {

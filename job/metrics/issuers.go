@@ -3,13 +3,13 @@ package metrics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 
 	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	cmclient "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned"
+	"github.com/certsweep/certsweep/job"
 	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -163,10 +163,14 @@ func ListResources(cm cmclient.Interface, namespace string, clusterIssuers bool,
 	return func(ctx context.Context) (Resources, error) {
 		var r Resources
 		var errs []error
-		if err := listPages(ctx, pageSize, func(opts metav1.ListOptions) (string, error) {
+		page := metav1.ListOptions{Limit: pageSize}
+		if err := job.ListPages(ctx, "Issuers", page, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
 			list, err := cm.CertmanagerV1().Issuers(namespace).List(ctx, opts)
 			if err != nil {
 				return "", err
+			}
+			if opts.Continue == "" {
+				r.Issuers = nil // a restarted LIST starts over
 			}
 			for i := range list.Items {
 				is := &list.Items[i]
@@ -174,16 +178,19 @@ func ListResources(cm cmclient.Interface, namespace string, clusterIssuers bool,
 			}
 			return list.Continue, nil
 		}); err != nil {
-			r.Issuers = nil // a partial list would drop series
-			errs = append(errs, fmt.Errorf("listing Issuers: %w", err))
+			r.Issuers = nil          // a partial list would drop series
+			errs = append(errs, err) // names the LIST
 		} else {
 			r.Read |= KindIssuers
 		}
 		if clusterIssuers {
-			if err := listPages(ctx, pageSize, func(opts metav1.ListOptions) (string, error) {
+			if err := job.ListPages(ctx, "ClusterIssuers", page, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
 				list, err := cm.CertmanagerV1().ClusterIssuers().List(ctx, opts)
 				if err != nil {
 					return "", err
+				}
+				if opts.Continue == "" {
+					r.ClusterIssuers = nil
 				}
 				for i := range list.Items {
 					is := &list.Items[i]
@@ -192,15 +199,18 @@ func ListResources(cm cmclient.Interface, namespace string, clusterIssuers bool,
 				return list.Continue, nil
 			}); err != nil {
 				r.ClusterIssuers = nil
-				errs = append(errs, fmt.Errorf("listing ClusterIssuers: %w", err))
+				errs = append(errs, err) // names the LIST
 			} else {
 				r.Read |= KindClusterIssuers
 			}
 		}
-		if err := listPages(ctx, pageSize, func(opts metav1.ListOptions) (string, error) {
+		if err := job.ListPages(ctx, "ACME Challenges", page, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
 			list, err := cm.AcmeV1().Challenges(namespace).List(ctx, opts)
 			if err != nil {
 				return "", err
+			}
+			if opts.Continue == "" {
+				r.Challenges = nil
 			}
 			for i := range list.Items {
 				c := &list.Items[i]
@@ -211,30 +221,11 @@ func ListResources(cm cmclient.Interface, namespace string, clusterIssuers bool,
 			}
 			return list.Continue, nil
 		}); err != nil {
-			r.Challenges = nil // a partial list would drop series
-			errs = append(errs, fmt.Errorf("listing ACME Challenges: %w", err))
+			r.Challenges = nil       // a partial list would drop series
+			errs = append(errs, err) // names the LIST
 		} else {
 			r.Read |= KindChallenges
 		}
 		return r, errors.Join(errs...)
-	}
-}
-
-// listPages calls page with each page's ListOptions until it returns no
-// continue token or fails.
-func listPages(ctx context.Context, pageSize int64, page func(metav1.ListOptions) (string, error)) error {
-	opts := metav1.ListOptions{Limit: pageSize}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		next, err := page(opts)
-		if err != nil {
-			return err
-		}
-		if next == "" {
-			return nil
-		}
-		opts.Continue = next
 	}
 }

@@ -14,6 +14,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	cmfake "github.com/cert-manager/cert-manager/pkg/client/clientset/versioned/fake"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
@@ -187,5 +188,35 @@ func TestLiveReadsResourcesAtMostEveryInterval(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(live, "certmanager_clusterissuer_ready_status"); n != 3 {
 		t.Errorf("a ClusterIssuer list that failed left %d series, want the last read's 3", n)
+	}
+}
+
+// TestListResourcesRestartsAnExpiredList: a LIST whose continue token
+// expired (410, etcd compacted past it) starts over, as the sweep's own
+// LISTs do, and what the expired pass gathered is dropped, so each Issuer
+// is read once and none is left out.
+func TestListResourcesRestartsAnExpiredList(t *testing.T) {
+	cm := cmfake.NewClientset()
+	calls := 0
+	cm.PrependReactor("list", "issuers", func(k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		switch calls {
+		case 1: // the first page of the first pass
+			return true, &cmapi.IssuerList{ListMeta: metav1.ListMeta{Continue: "next"}, Items: []cmapi.Issuer{{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "a"}}}}, nil
+		case 2: // its continue token has expired
+			return true, nil, apierrors.NewResourceExpired("continue token too old")
+		default: // the restarted pass, in one page
+			return true, &cmapi.IssuerList{Items: []cmapi.Issuer{
+				{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "a"}},
+				{ObjectMeta: metav1.ObjectMeta{Namespace: "web", Name: "b"}},
+			}}, nil
+		}
+	})
+	res, err := ListResources(cm, "", false, 1)(context.Background())
+	if err != nil {
+		t.Fatalf("an expired continue token failed the read: %v", err)
+	}
+	if len(res.Issuers) != 2 || res.Issuers[0].Name != "a" || res.Issuers[1].Name != "b" || res.Read&KindIssuers == 0 {
+		t.Errorf("Issuers %+v, read %v; want a and b once each", res.Issuers, res.Read)
 	}
 }

@@ -143,20 +143,23 @@ func Handler(live *Live, g prometheus.Gatherer) http.Handler {
 func ListCertificates(cm cmclient.Interface, namespace, selector string, pageSize int64) func(context.Context) ([]Certificate, error) {
 	return func(ctx context.Context) ([]Certificate, error) {
 		var out []Certificate
-		opts := metav1.ListOptions{LabelSelector: selector, Limit: pageSize}
-		for {
+		err := job.ListPages(ctx, "certificates", metav1.ListOptions{LabelSelector: selector, Limit: pageSize}, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
 			list, err := cm.CertmanagerV1().Certificates(namespace).List(ctx, opts)
 			if err != nil {
-				return nil, err
+				return "", err
+			}
+			if opts.Continue == "" {
+				out = out[:0] // a restarted LIST starts over
 			}
 			for i := range list.Items {
 				c := &list.Items[i]
 				out = append(out, Certificate{Namespace: c.Namespace, Name: c.Name, CertificateSnapshot: *job.SnapshotOf(c)})
 			}
-			if list.Continue == "" {
-				return out, nil
-			}
-			opts.Continue = list.Continue
+			return list.Continue, nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		return out, nil
 	}
 }
